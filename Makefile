@@ -1,0 +1,43 @@
+# Two entry points for a fresh machine: `make demo` and `make test`. Both create .venv and install first.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+BIN    := $(VENV)/bin
+RUN    ?= demo
+DEMO_ARGS ?= -p n_images 2000
+export HF_HUB_OFFLINE = 1
+export TRANSFORMERS_OFFLINE = 1
+
+.PHONY: install demo test export clean-nbs readme check-sync
+
+$(VENV)/.installed: settings.ini setup.py
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip setuptools wheel
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# The main job on the built-in generated dataset → outputs/$(RUN)/
+demo: install
+	mkdir -p outputs/$(RUN)
+	$(BIN)/papermill -k python3 --cwd nbs nbs/10_experiment.ipynb outputs/$(RUN)/executed.ipynb \
+	    -p out_dir $(CURDIR)/outputs/$(RUN) -p cache_dir $(CURDIR)/outputs/cache $(DEMO_ARGS)
+
+# Every test: notebook cells (nbdev_test, flagged slow/gpu/data cells skipped) and tests/ (pytest)
+test: install
+	MMKG_PROGRESS=0 $(BIN)/nbdev_test --n_workers 2
+	MMKG_PROGRESS=0 $(BIN)/pytest -q tests
+
+export: install
+	$(BIN)/nbdev_export
+
+clean-nbs: install
+	$(BIN)/nbdev_clean
+
+# README.md is generated from nbs/index.ipynb (nbdev_readme needs quarto, which is not installable here)
+readme: install
+	$(BIN)/jupyter nbconvert --log-level WARN --to markdown --stdout nbs/index.ipynb > README.md
+
+# What CI checks before the tests: the library, README and notebooks are what the notebooks generate
+check-sync: export clean-nbs readme
+	@git status --porcelain -- mmkg nbs README.md | grep . && { echo "out of sync with nbs/: run make export clean-nbs readme and commit"; git diff --stat; exit 1; } || echo "mmkg/, README.md and nbs/ are in sync and clean"
