@@ -39,5 +39,5 @@ readme: install
 	$(BIN)/jupyter nbconvert --log-level WARN --to markdown --stdout nbs/index.ipynb > README.md
 
 # What CI checks before the tests: the library, README and notebooks are what the notebooks generate
-check-sync: export clean-nbs readme
+check-sync: clean-nbs export readme
 	@git status --porcelain -- mmkg nbs README.md | grep . && { echo "out of sync with nbs/: run make export clean-nbs readme and commit"; git diff --stat; exit 1; } || echo "mmkg/, README.md and nbs/ are in sync and clean"
