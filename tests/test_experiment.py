@@ -19,16 +19,21 @@ def run_experiment(tmp_path, **params) -> Path:
     return out
 
 def test_experiment_on_coco_mini(tmp_path, coco_mini):
+    "The reduced experiment completes on real COCO files; its dataset counts agree with the JSON."
     out = run_experiment(tmp_path, dataset='coco', data_root=coco_mini, coco_split='val2017')
-    table = pd.read_csv(out / 'tables' / 'dataset.csv')
+    metrics = json.loads((out / 'metrics.json').read_text())
     inst = json.loads((coco_mini / 'annotations' / 'instances_val2017.json').read_text())
-    assert table.loc[0, 'images'] == len(inst['images'])
+    assert metrics['dataset']['images'] == len(inst['images'])
     assert yaml.safe_load((out / 'params.yaml').read_text())['dataset'] == 'coco'  # -p reached the parameters cell
-    assert (out / 'figures' / 'samples.png').stat().st_size > 0
-    assert 'skipped: none' in (out / 'summary.md').read_text()
+    methods = set(pd.read_csv(out / 'tables' / 'link_prediction.csv').method)
+    assert methods == {'CLIP (prompted)', 'CLIP (raw names)', 'SAGE-cosine', 'SAGE-scene', 'SAGE-self'}
+    assert (out / 'figures' / 'roc.png').stat().st_size > 0
+    assert 'skipped:' in (out / 'summary.md').read_text()
 
-def test_experiment_on_generated_reports_splits(tmp_path):
-    out = run_experiment(tmp_path, n_images=60, seeds=[0, 1])
-    run = json.loads((out / 'run.json').read_text())
-    assert run['dataset']['images'] == 60 and run['params']['seeds'] == [0, 1]
-    assert 'seed 1' in (out / 'summary.md').read_text()
+def test_experiment_over_seeds_reports_intervals(tmp_path):
+    "Two seeds: per-seed rows for each, intervals and the paired SAGE − CLIP table."
+    out = run_experiment(tmp_path, n_images=80, seeds=[0, 1], methods=['scene'])
+    per_seed = pd.read_csv(out / 'tables' / 'link_prediction_per_seed.csv')
+    assert sorted(per_seed.seed.unique()) == [0, 1]
+    assert pd.read_csv(out / 'tables' / 'link_prediction.csv').macro_auc_ci95.notna().all()
+    assert (out / 'tables' / 'sage_minus_clip.csv').exists()
