@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 RUN    ?= demo
-DEMO_ARGS ?= -y '{n_images: 2000, clip_pretrain_images: 2000, clip_epochs: 40, clip_minutes: 2.5, seeds: [0, 1, 2], sage_epochs: 40}'
+DEMO_ARGS ?= -y '{n_images: 2000, clip_pretrain_images: 2000, clip_epochs: 15, clip_minutes: 0, seeds: [0, 1, 2], sage_epochs: 40}'
 export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 

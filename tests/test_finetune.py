@@ -13,3 +13,17 @@ def test_short_training_run_learns(cache):
     untrained, best = h.iloc[0], res.best
     assert best['i2t_R@1'] + best['t2i_R@1'] > untrained['i2t_R@1'] + untrained['t2i_R@1']
     assert h.keyword_macro_auc.max() > untrained['keyword_macro_auc'] + 0.1          # zero-shot keywords improve
+
+def test_zero_shot_scenes_of_trained_tiny_model(cache):
+    "Scenes by zero-shot (argmax over scene prompts) match the generated images' true scenes well above chance."
+    import numpy as np
+    from mmkg.embed import SCENE_TEMPLATES, embed_images, embed_keywords, zero_shot_scenes
+    ds = load_generated(GeneratorConfig(n_images=600, seed=0), cache)
+    split = split_images(ds, seed=0)
+    clip = load_clip('mmkg-tiny', '', 'cpu')
+    finetune_clip(clip, ds, split, FinetuneConfig(epochs=8, patience=8, batch_size=32, keyword_text_prob=0.5))
+    X, ok = embed_images(clip, ds.images.path[split.test].tolist())
+    pred = zero_shot_scenes(X, embed_keywords(clip, ds.scenes, SCENE_TEMPLATES))
+    acc = float((pred == ds.image_scene[split.test]).mean())
+    print(f'zero-shot scene accuracy {acc:.3f} (chance {1 / len(ds.scenes):.3f})')
+    assert acc > 2 / len(ds.scenes)
