@@ -3,11 +3,11 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 RUN    ?= demo
-DEMO_ARGS ?= -y '{n_images: 2000, clip_pretrain_images: 2000, clip_epochs: 15, clip_minutes: 0, seeds: [0, 1, 2], sage_epochs: 40}'
+DEMO_ARGS ?= -y '{n_images: 2000, clip_pretrain_images: 2000, clip_epochs: 15, clip_minutes: 0, seeds: [0, 1, 2], sage_epochs: 40, finetune_epochs: 1, baseline_epochs: 30}'
 export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 
-.PHONY: install demo test export clean-nbs readme check-sync
+.PHONY: install demo test export clean-nbs readme check-sync browser app
 
 $(VENV)/.installed: settings.ini setup.py
 	python3 -m venv $(VENV)
@@ -23,8 +23,18 @@ demo: install
 	$(BIN)/papermill -k python3 --cwd nbs nbs/10_experiment.ipynb outputs/$(RUN)/executed.ipynb \
 	    -p out_dir $(CURDIR)/outputs/$(RUN) -p cache_dir $(CURDIR)/outputs/cache $(DEMO_ARGS)
 
+# The search app on the demo run (after `make demo`): http://localhost:8501
+app: install
+	$(BIN)/mmkg app outputs/$(RUN)
+
+# Debian's Chromium for the browser test of the app (tests/test_app.py); where it cannot be installed, that test skips and says so
+browser:
+	@if command -v chromium >/dev/null 2>&1; then echo "chromium: $$(command -v chromium)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; then echo "chromium installed"; \
+	else echo "chromium could not be installed: the browser test in tests/test_app.py will skip"; fi
+
 # Every test: notebook cells (nbdev_test, flagged slow/gpu/data cells skipped) and tests/ (pytest)
-test: install
+test: install browser
 	MMKG_PROGRESS=0 $(BIN)/nbdev_test --n_workers 2
 	MMKG_PROGRESS=0 $(BIN)/pytest -q tests
 

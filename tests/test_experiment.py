@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from conftest import REPO
+from mmkg.baselines import DISPLAY_NAMES
 
 def run_experiment(tmp_path, **params) -> Path:
     out = tmp_path / 'run'
@@ -26,7 +27,8 @@ def test_experiment_on_coco_mini(tmp_path, coco_mini):
     assert metrics['dataset']['images'] == len(inst['images'])
     assert yaml.safe_load((out / 'params.yaml').read_text())['dataset'] == 'coco'  # -p reached the parameters cell
     methods = set(pd.read_csv(out / 'tables' / 'link_prediction.csv').method)
-    assert methods == {'CLIP (prompted)', 'CLIP (raw names)', 'SAGE-cosine', 'SAGE-scene', 'SAGE-self'}
+    assert methods == {'CLIP (prompted)', 'CLIP (raw names)', 'CLIP (fine-tuned)', 'SAGE-cosine', 'SAGE-scene', 'SAGE-self', *DISPLAY_NAMES.values()}
+    assert (out / 'search' / 'manifest.json').exists() and (out / 'tables' / 'search.csv').exists()   # coco-mini has 5 captions an image
     assert (out / 'figures' / 'roc.png').stat().st_size > 0
     assert 'skipped:' in (out / 'summary.md').read_text()
 
@@ -37,3 +39,6 @@ def test_experiment_over_seeds_reports_intervals(tmp_path):
     assert sorted(per_seed.seed.unique()) == [0, 1]
     assert pd.read_csv(out / 'tables' / 'link_prediction.csv').macro_auc_ci95.notna().all()
     assert (out / 'tables' / 'sage_minus_clip.csv').exists()
+    boot = pd.read_csv(out / 'tables' / 'sage_minus_clip_bootstrap.csv')
+    assert sorted(boot.seed) == [0, 1] and (boot.boot_low <= boot.boot_high).all()
+    for fig in ('pr', 'threshold_sweep', 'per_keyword', 'embedding_map'): assert (out / 'figures' / f'{fig}.svg').stat().st_size > 0

@@ -1,0 +1,36 @@
+"""The `mmkg` console script: a sweep with its index, a resumed sweep, and a failing run that keeps its notebook."""
+import shutil, subprocess, sys
+from pathlib import Path
+import pandas as pd
+import yaml
+
+from conftest import REPO
+
+MMKG = shutil.which('mmkg', path=str(Path(sys.executable).parent)) or 'mmkg'
+SMALL = {'n_images': 80, 'clip_pretrain_images': 80, 'sage_epochs': 2, 'finetune': False, 'n_boot': 50, 'methods': ['scene']}
+
+def mmkg(*args, cwd):
+    return subprocess.run([MMKG, *args, '--no-progress'], capture_output=True, text=True, cwd=cwd)
+
+def test_sweep_writes_an_index_and_resumes(tmp_path):
+    (tmp_path / 'grid.yaml').write_text(yaml.safe_dump({'name': 'sw', 'base': SMALL, 'grid': {'seeds': [[0], [1]]}}))
+    r = mmkg('sweep', '-f', 'grid.yaml', '--outputs', 'out', cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    index = pd.read_csv(tmp_path / 'out' / 'sw' / 'index.csv')
+    assert index.run.tolist() == ['seeds=0', 'seeds=1'] and (index.status == 'ok').all()
+    assert index['SAGE-scene macro_auc'].between(0, 1).all()
+    assert (tmp_path / 'out' / 'sw' / 'seeds=1' / 'executed.ipynb').exists()
+    assert index['CLIP (prompted) macro_auc'].nunique() == 2          # the two seeds are different runs
+    again = mmkg('sweep', '-f', 'grid.yaml', '--outputs', 'out', cwd=tmp_path)   # finished runs are kept, not rerun
+    assert again.returncode == 0 and (pd.read_csv(tmp_path / 'out' / 'sw' / 'index.csv').status == 'kept').all()
+
+def test_failed_run_keeps_its_notebook(tmp_path):
+    r = mmkg('run', '--run', 'bad', '--outputs', 'out', '-p', 'dataset', 'nope', cwd=tmp_path)
+    assert r.returncode == 1
+    assert "dataset='nope'" in r.stdout and 'failed' in r.stdout
+    assert (tmp_path / 'out' / 'bad' / 'executed.ipynb').exists()
+
+def test_unknown_parameter_is_refused_before_running(tmp_path):
+    r = mmkg('run', '--outputs', 'out', '-p', 'sage_epoch', '3', cwd=tmp_path)
+    assert r.returncode == 2 and "unknown parameter 'sage_epoch'" in r.stderr
+    assert not (tmp_path / 'out').exists()
