@@ -1,6 +1,7 @@
 """The search app in a real browser: start it on localhost, type a query in headless Chromium, see result images."""
 import json, os, shutil, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
+import psutil
 import pytest
 
 from conftest import REPO
@@ -59,5 +60,11 @@ def test_app_in_a_browser(run_dir, tmp_path):
             page.screenshot(path=str(tmp_path / 'app.png'), full_page=True)
             browser.close()
         assert (tmp_path / 'app.png').stat().st_size > 10_000
-    finally:
-        app.terminate(); app.wait(10)
+    finally:   # `mmkg app` execs Streamlit, so this is the server itself; kill anything it started too
+        procs = [app.pid] + [c.pid for c in psutil.Process(app.pid).children(recursive=True)] if app.poll() is None else []
+        for pid in procs:
+            try: psutil.Process(pid).kill()
+            except psutil.NoSuchProcess: pass
+        app.wait(10)
+    assert not any('streamlit' in ' '.join(p.info['cmdline'] or []) and str(port) in ' '.join(p.info['cmdline'] or [])
+                   for p in psutil.process_iter(['cmdline'])), 'the app server outlived the test'
