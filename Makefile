@@ -12,15 +12,15 @@ export TRANSFORMERS_OFFLINE = 1
 $(VENV)/.installed: settings.ini setup.py
 	python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip setuptools wheel
-	$(BIN)/pip install -q -e '.[dev]'
+	PYTHONWARNINGS=ignore $(BIN)/pip install -q -e '.[dev]'   # quiet: setuptools' build warnings are not ours to act on
 	touch $@
 
 install: $(VENV)/.installed
 
-# The main job on the built-in generated dataset → outputs/$(RUN)/
+# The main job on the built-in generated dataset → outputs/$(RUN)/; the stages, their progress and timings print as they run
 demo: install
 	mkdir -p outputs/$(RUN)
-	$(BIN)/papermill -k python3 --cwd nbs nbs/10_experiment.ipynb outputs/$(RUN)/executed.ipynb \
+	$(BIN)/papermill -k python3 --cwd nbs --log-output --no-progress-bar nbs/10_experiment.ipynb outputs/$(RUN)/executed.ipynb \
 	    -p out_dir $(CURDIR)/outputs/$(RUN) -p cache_dir $(CURDIR)/outputs/cache $(DEMO_ARGS)
 
 # The search app on the demo run (after `make demo`): http://localhost:8501

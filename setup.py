@@ -18,7 +18,7 @@ setuptools.setup(
     author_email=cfg['author_email'],
     license='Apache-2.0',
     keywords=cfg['keywords'].split(),
-    classifiers=['Programming Language :: Python :: 3.11', 'License :: OSI Approved :: Apache Software License'],
+    classifiers=['Programming Language :: Python :: 3.11'],   # the licence is the SPDX expression above
     url=cfg['git_url'],
     project_urls={'Source': cfg['git_url']},
     long_description=open('README.md', encoding='utf-8').read() if __import__('os').path.exists('README.md') else cfg['description'],

@@ -34,8 +34,11 @@ def main(run_dir:str):
     space = st.sidebar.radio('embedding space', ['CLIP', 'SAGE'])
     text_tab, image_tab, kw_tab = st.tabs(['Text → images', 'Image → images', 'Keywords'])
     with text_tab:
-        mode = st.radio('ranking', ['rrf', 'weighted', 'vector', 'bm25'], horizontal=True,
-                        help='rrf / weighted: hybrid of BM25 over captions and vector search; weighted uses the normalised scores')
+        if eng[space].text.has_documents:
+            mode = st.radio('ranking', ['rrf', 'weighted', 'vector', 'bm25'], horizontal=True,
+                            help='rrf / weighted: hybrid of BM25 over captions and vector search; weighted uses the normalised scores')
+        else:   # a dataset without captions: BM25 has nothing to rank
+            st.info('Text search has no documents (this dataset has no captions): ranking by vector search only.'); mode = 'vector'
         q = st.text_input('Query', placeholder='a red circle on the beach')
         if q:
             s, i = eng[space].search_text([q], k, mode); _grid(st, gallery, i[0], s[0])

@@ -12,13 +12,14 @@ from typing import Sequence
 import pandas as pd
 import yaml
 
+from .params import PATH_FIELDS, portable_path
+
 # %% auto #0
-__all__ = ['EXPERIMENT', 'PATH_PARAMS', 'CliError', 'find_notebook', 'notebook_parameters', 'checked', 'parse_params',
-           'expand_grid', 'headline', 'run_experiment', 'write_index', 'sweep', 'app', 'main']
+__all__ = ['EXPERIMENT', 'CliError', 'find_notebook', 'notebook_parameters', 'checked', 'parse_params', 'expand_grid', 'headline',
+           'run_experiment', 'write_index', 'sweep', 'app', 'main']
 
 # %% ../nbs/11_cli.ipynb #ecff83fa
 EXPERIMENT = '10_experiment.ipynb'
-PATH_PARAMS = ('data_root', 'cache_dir', 'out_dir')
 
 class CliError(ValueError):
     "A bad command line or parameter file (one line, naming the item)."
@@ -47,9 +48,10 @@ def checked(params:dict, known:Sequence[str]|None=None, cwd:Path|None=None) -> d
     bad = sorted(set(params) - set(known)) if known is not None else []
     if bad: raise CliError(f"unknown parameter {bad[0]!r} (the experiment's parameters: {', '.join(known)})")
     params = dict(params)
-    for k in PATH_PARAMS:   # relative to the caller, not to nbs/ where the notebook runs
-        if isinstance(params.get(k), str) and params[k] and not Path(params[k]).is_absolute():
-            params[k] = str(((cwd or Path.cwd()) / params[k]).resolve())
+    for k in PATH_FIELDS:   # relative to the caller, not to nbs/ where the notebook runs
+        v = params.get(k)
+        if isinstance(v, str) and v and not Path(v).is_absolute() and (k != 'pretrained' or ((cwd or Path.cwd()) / v).exists()):
+            params[k] = str(((cwd or Path.cwd()) / v).resolve())   # a pretrained tag ('openai') is not a path
     return params
 
 def parse_params(pairs:Sequence[Sequence[str]]=(), files:Sequence[str]=(), known:Sequence[str]|None=None, cwd:Path|None=None) -> dict:
@@ -89,8 +91,9 @@ def run_experiment(params:dict, out:Path, notebook:Path, force:bool=False, progr
     params = {**params, 'out_dir': str(out)}
     rec = {'run': out.name, 'out_dir': str(out), **{k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in params.items() if k != 'out_dir'}}
     if not force and (out / 'summary.md').exists() and (out / 'params.yaml').exists():   # summary.md is written last
-        done = yaml.safe_load((out / 'params.yaml').read_text())
-        if all(done.get(k) == v for k, v in params.items()): return {**rec, 'status': 'kept', 'seconds': 0.0, **headline(out)}
+        done = yaml.safe_load((out / 'params.yaml').read_text())   # paths there are portable (09b)
+        want = {k: portable_path(v) if k in PATH_FIELDS and isinstance(v, str) else v for k, v in params.items()}
+        if all(done.get(k) == v for k, v in want.items()): return {**rec, 'status': 'kept', 'seconds': 0.0, **headline(out)}
     t0 = time.perf_counter()
     try:
         pm.execute_notebook(str(notebook), str(out / 'executed.ipynb'), parameters=params, cwd=str(notebook.parent),

@@ -18,9 +18,9 @@ from pycocotools.coco import COCO
 from .core import Config, ConfigError, Skips, StageCache, get_logger, progress, require, stable_hash, atomic_write
 
 # %% auto #0
-__all__ = ['COLOURS', 'OBJECTS', 'SCENES', 'DataError', 'Dataset', 'ImageError', 'load_image', 'verify_images', 'load_coco',
-           'load_table', 'GeneratorConfig', 'generate_dataset', 'load_generated', 'Split', 'check_fractions',
-           'split_images']
+__all__ = ['COLOURS', 'OBJECTS', 'SCENES', 'DataError', 'Dataset', 'relative_paths', 'ImageError', 'load_image', 'verify_images',
+           'coco_image_dir', 'load_coco', 'load_table', 'GeneratorConfig', 'generate_dataset', 'load_generated',
+           'Split', 'check_fractions', 'split_images', 'outside_test_rows']
 
 # %% ../nbs/01_data.ipynb #de0b0c38
 class DataError(ValueError):
@@ -52,14 +52,22 @@ class Dataset:
 
     @property
     def key(self) -> str:
-        "Content hash: ids, paths, vocabularies, labels, scenes, groups, captions and vectors."
+        "Content hash: ids, file names relative to the image root, vocabularies, labels, scenes, groups, captions, vectors."
         if getattr(self, '_key', None) is None:
             im = self.images
-            self._key = stable_hash(self.name, im['image_id'].astype(str).tolist(), im['path'].astype(str).tolist(),
+            self._key = stable_hash(self.name, im['image_id'].astype(str).tolist(), relative_paths(im['path']),
                                     im['scene'].to_numpy(), im['group'].astype(str).tolist(), self.keywords, self.scenes,
                                     self.labels.indptr, self.labels.indices, self.captions['image'].to_numpy(),
                                     self.captions['caption'].tolist(), self.vectors)
         return self._key
+
+# %% ../nbs/01_data.ipynb #f880c0c5
+def relative_paths(paths:Sequence[str|None]) -> list[str]:
+    "Paths relative to their common folder (`None` stays `'None'`): the location-free part of a dataset's key."
+    real = [p for p in paths if p is not None]
+    if not real: return [str(p) for p in paths]
+    base = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in real])
+    return [str(p) if p is None else os.path.relpath(os.path.abspath(p), base) for p in paths]
 
 # %% ../nbs/01_data.ipynb #2c134e20
 def _subset(self:Dataset, idx:Sequence[int], name:str|None=None) -> Dataset:
@@ -141,11 +149,18 @@ def _coco_labels(coco:COCO, row_of:dict, cat_col:dict, skips:Skips, where) -> sp
     m.sum_duplicates(); m.data[:] = 1  # several instances of one category → one keyword
     return m
 
+# %% ../nbs/01_data.ipynb #224b314d
+def coco_image_dir(root:Path, split:str, image_dir:str|Path|None=None) -> Path:
+    "The image folder of a COCO split: `image_dir` if given, else `<root>/<split>`, else `<root>/images/<split>`."
+    if image_dir: return Path(image_dir)
+    return next((p for p in (root / split, root / 'images' / split) if p.is_dir()), root / split)
+
 # %% ../nbs/01_data.ipynb #5bce41fa
 def load_coco(root:str|Path, # dataset root holding `annotations/` and `<split>/`
               split:str='val2017', # split name, e.g. `train2017`, `val2017`
               missing_images:Literal['skip', 'raise']='skip', # an image listed without a file: count and drop, or raise
               name:str|None=None, # dataset name (default: `coco-<split>`)
+              image_dir:str|Path|None=None, # image folder (default: `<root>/<split>`, else `<root>/images/<split>`)
              ) -> Dataset:
     "Read a COCO-format dataset (instances + optional captions) with pycocotools."
     root = Path(root); ann = root / 'annotations' / f'instances_{split}.json'
@@ -156,7 +171,7 @@ def load_coco(root:str|Path, # dataset root holding `annotations/` and `<split>/
     with contextlib.redirect_stdout(io.StringIO()): coco.createIndex()  # pycocotools prints progress
     # images, in ascending id order (the original project's order); files checked with one directory listing
     imgs = pd.DataFrame(sorted(d['images'], key=lambda im: im['id']))
-    folder = root / split
+    folder = coco_image_dir(root, split, image_dir)
     present = set(os.listdir(folder)) if folder.is_dir() else set()
     has_file = imgs['file_name'].isin(present).to_numpy()
     if not has_file.all():
@@ -443,3 +458,10 @@ def split_images(ds:Dataset, fractions:Sequence[float]=(0.7, 0.15, 0.15), seed:i
         g_side = np.searchsorted(np.cumsum(f) * n, mid, side='right').clip(0, 2)
         side = np.empty(len(uniq), int); side[order] = g_side; side = side[codes]
     return Split(*(np.flatnonzero(side == s) for s in range(3)))
+
+# %% ../nbs/01_data.ipynb #689e3380
+def outside_test_rows(ds:Dataset, fractions:Sequence[float], seeds:Sequence[int]) -> np.ndarray:
+    "Image rows in no seed's test split (sorted): what a model shared by all seeds may train on."
+    tested = np.zeros(len(ds), bool)
+    for s in seeds: tested[split_images(ds, fractions, seed=s).test] = True
+    return np.flatnonzero(~tested)

@@ -80,7 +80,9 @@ def load_clip(name:str=TINY_MODEL, # open_clip model name, e.g. 'ViT-B-32' or 'm
         model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained or None, device=dev,
                                                                      weights_only=False)
     except Exception as e:
-        if is_file: raise WeightsError(f"cannot load checkpoint {pretrained} into {name}: {e}") from None
+        first = (str(e).strip().splitlines() or [''])[0][:200]   # state-dict errors run over many lines: keep the first
+        if is_file: raise WeightsError(f"cannot load checkpoint {pretrained} into {name} (not an open_clip state dict of it? "
+                                       f"{type(e).__name__}: {first})") from None
         raise WeightsError(f"cannot fetch pretrained weights {name}/{pretrained} ({type(e).__name__}: {str(e)[:200]}). "
                            f"Without network, download the checkpoint on a machine that has one and pass its path: "
                            f"load_clip({name!r}, pretrained='/path/to/open_clip_model.safetensors')") from None

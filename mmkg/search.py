@@ -65,20 +65,30 @@ def recall_at_k(found:np.ndarray, exact:np.ndarray, k:int=10) -> float:
 def _tokens(texts:Sequence[str]): return bm25s.tokenize(list(texts), stopwords='en', return_ids=False, show_progress=False)
 
 class TextIndex:
-    "BM25 over one document per gallery item."
+    "BM25 over one document per gallery item; a gallery without any words (no captions) has no documents and finds nothing."
     def __init__(self, docs:Sequence[str]|None=None):
-        self.bm25 = bm25s.BM25(); self.n = 0
+        self.bm25, self.n, self.has_documents = None, 0, False
         if docs is not None:
-            self.bm25.index(bm25s.tokenize(list(docs), stopwords='en', show_progress=False), show_progress=False); self.n = len(docs)
+            tok = bm25s.tokenize(list(docs), stopwords='en', show_progress=False); self.n = len(docs)
+            if tok.vocab:   # bm25s cannot index a corpus without a single term
+                self.bm25, self.has_documents = bm25s.BM25(), True
+                self.bm25.index(tok, show_progress=False)
     def search(self, queries:Sequence[str], k:int) -> tuple[np.ndarray, np.ndarray]:
         "(scores, ids) [Q, k] best first; id -1 (score 0) where fewer documents share a term with the query."
+        if not self.has_documents: return np.zeros((len(queries), min(k, self.n)), np.float32), np.full((len(queries), min(k, self.n)), -1)
         ids, scores = self.bm25.retrieve(_tokens(queries), k=min(k, self.n), show_progress=False, n_threads=1)
         scores, ids = np.asarray(scores, np.float32), np.asarray(ids, np.int64)
         return scores, np.where(scores > 0, ids, -1)
-    def save(self, path:Path): self.bm25.save(str(path)); (Path(path) / 'n.json').write_text(json.dumps(self.n))
+    def save(self, path:Path):
+        Path(path).mkdir(parents=True, exist_ok=True)
+        if self.has_documents: self.bm25.save(str(path))
+        (Path(path) / 'n.json').write_text(json.dumps(self.n))
     @classmethod
     def load(cls, path:Path) -> 'TextIndex':
-        t = cls(); t.bm25 = bm25s.BM25.load(str(path)); t.n = json.loads((Path(path) / 'n.json').read_text()); return t
+        t = cls(); t.n = json.loads((Path(path) / 'n.json').read_text())
+        t.has_documents = (Path(path) / 'params.index.json').exists()
+        if t.has_documents: t.bm25 = bm25s.BM25.load(str(path))
+        return t
 
 # %% ../nbs/09_search.ipynb #77b64c76
 def _top(M:sp.csr_matrix, top:int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""Shared fixtures: the real COCO sample beside the repository, offline settings, a private cache per test."""
+"""Shared fixtures: the repository's real COCO fixture, offline settings, a private cache per test."""
 import os
 from pathlib import Path
 import pytest
@@ -9,10 +9,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope='session')
 def coco_mini() -> Path:
-    "../shared/data/coco-mini: 79 real COCO val2017 images with their annotations."
-    p = REPO.parent / 'shared' / 'data' / 'coco-mini'
-    if not p.exists(): pytest.skip(f'the real COCO sample is not at {p} (it sits beside the repository in CI)')
-    return p
+    "tests/data/coco-mini: 20 real COCO val2017 images with their instances and captions (see its README)."
+    return REPO / 'tests' / 'data' / 'coco-mini'
 
 @pytest.fixture
 def cache(tmp_path):

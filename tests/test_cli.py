@@ -2,6 +2,7 @@
 import shutil, subprocess, sys
 from pathlib import Path
 import pandas as pd
+import pytest
 import yaml
 
 from conftest import REPO
@@ -18,7 +19,8 @@ def test_sweep_writes_an_index_and_resumes(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     index = pd.read_csv(tmp_path / 'out' / 'sw' / 'index.csv')
     assert index.run.tolist() == ['seeds=0', 'seeds=1'] and (index.status == 'ok').all()
-    assert index['SAGE-scene macro_auc'].between(0, 1).all()
+    table = pd.read_csv(tmp_path / 'out' / 'sw' / 'seeds=1' / 'tables' / 'link_prediction.csv').set_index('method')
+    assert index['SAGE-scene macro_auc'].iloc[1] == pytest.approx(table.loc['SAGE-scene', 'macro_auc'])   # the run's own table
     assert (tmp_path / 'out' / 'sw' / 'seeds=1' / 'executed.ipynb').exists()
     assert index['CLIP (prompted) macro_auc'].nunique() == 2          # the two seeds are different runs
     again = mmkg('sweep', '-f', 'grid.yaml', '--outputs', 'out', cwd=tmp_path)   # finished runs are kept, not rerun
@@ -27,7 +29,7 @@ def test_sweep_writes_an_index_and_resumes(tmp_path):
 def test_failed_run_keeps_its_notebook(tmp_path):
     r = mmkg('run', '--run', 'bad', '--outputs', 'out', '-p', 'dataset', 'nope', cwd=tmp_path)
     assert r.returncode == 1
-    assert "dataset='nope'" in r.stdout and 'failed' in r.stdout
+    assert "parameter 'dataset'" in r.stdout and 'failed' in r.stdout
     assert (tmp_path / 'out' / 'bad' / 'executed.ipynb').exists()
 
 def test_unknown_parameter_is_refused_before_running(tmp_path):

@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 import torch
 from PIL import Image
+from sklearn.metrics import roc_auc_score
 
 from mmkg.core import ConfigError, StageCache
-from mmkg.data import DataError, GeneratorConfig, load_coco, load_generated, load_table, split_images, verify_images
-from mmkg.embed import EmbedConfig, EmbeddingCacheError, embed_dataset, embed_images, load_clip
+from mmkg.data import DataError, GeneratorConfig, ImageError, load_coco, load_generated, load_table, split_images, verify_images
+from mmkg.embed import EmbedConfig, EmbeddingCacheError, WeightsError, embed_dataset, embed_images, load_clip
 from mmkg.graph import GraphConfig, build_graph
 from mmkg.metrics import macro_auc
 from mmkg.reconnect import ReconnectConfig, reconnect
@@ -22,7 +23,7 @@ INSTANCES = 'annotations/instances_val2017.json'
 
 @pytest.fixture
 def coco(tmp_path, coco_mini):
-    "A private copy of coco-mini."
+    "A private copy of the coco-mini fixture (20 images)."
     root = tmp_path / 'coco'; shutil.copytree(coco_mini, root); return root
 
 def edit(root, f):
@@ -40,14 +41,14 @@ def images_of(root): return sorted((root / 'val2017').glob('*.jpg'))
 def test_missing_image_file_is_counted_or_named(coco):
     gone = images_of(coco)[3]; gone.unlink()
     ds = load_coco(coco, 'val2017')
-    assert len(ds) == 78 and ds.skips.to_dict() == {'missing image file': 1} and gone.name in ds.skips.summary()
+    assert len(ds) == 19 and ds.skips.to_dict() == {'missing image file': 1} and gone.name in ds.skips.summary()
     with pytest.raises(DataError) as e: load_coco(coco, 'val2017', missing_images='raise')
     assert gone.name in str(e.value) and one_line(e)
 
 def test_image_id_without_file(coco):
     edit(coco, lambda d: d['images'].append({**d['images'][0], 'id': 424242, 'file_name': 'ghost.jpg'}))
     ds = load_coco(coco, 'val2017')
-    assert len(ds) == 79 and ds.skips.to_dict() == {'missing image file': 1} and 'ghost.jpg' in ds.skips.summary()
+    assert len(ds) == 20 and ds.skips.to_dict() == {'missing image file': 1} and 'ghost.jpg' in ds.skips.summary()
 
 def test_annotation_of_unknown_image_and_category(coco):
     def add(d):
@@ -61,7 +62,7 @@ def test_annotation_of_unknown_image_and_category(coco):
 def test_empty_annotations(coco):
     edit(coco, lambda d: d.update(annotations=[]))
     ds = load_coco(coco, 'val2017')
-    assert ds.summary()['images without keywords'] == 79 and ds.labels.nnz == 0
+    assert ds.summary()['images without keywords'] == 20 and ds.labels.nnz == 0
     (coco / INSTANCES).write_text('')
     with pytest.raises(DataError) as e: load_coco(coco, 'val2017')
     assert 'instances_val2017.json' in str(e.value) and one_line(e)
@@ -82,10 +83,10 @@ def test_corrupt_grayscale_cmyk_and_tiny_images(coco, clip, tmp_path):
     cache = StageCache(tmp_path / 'cache')
     first = embed_dataset(clip, ds, EmbedConfig(), cache)
     emb = first.value
-    assert emb['skips'] == {'unreadable image': 1} and emb['image_ok'].sum() == 78
+    assert emb['skips'] == {'unreadable image': 1} and emb['image_ok'].sum() == 19
     bad_row = ds.images.path.tolist().index(str(files[0]))
     assert not emb['image_ok'][bad_row] and np.isfinite(emb['image'][emb['image_ok']]).all()
-    with pytest.raises(Exception) as e: embed_images(clip, [str(files[0])], on_error='raise')
+    with pytest.raises(ImageError, match=files[0].name) as e: embed_images(clip, [str(files[0])], on_error='raise')
     assert files[0].name in str(e.value) and one_line(e)
     again = embed_dataset(clip, ds, EmbedConfig(), cache)                     # nothing already computed is lost
     assert again.hit and np.array_equal(again.value['image'], emb['image'])
@@ -93,7 +94,7 @@ def test_corrupt_grayscale_cmyk_and_tiny_images(coco, clip, tmp_path):
 def test_verify_images_counts_corrupt_files(coco):
     images_of(coco)[7].write_bytes(b'\xff\xd8\xff not a jpeg')
     ok = verify_images(load_coco(coco, 'val2017'))
-    assert len(ok) == 78 and ok.skips.to_dict() == {'unreadable image': 1}
+    assert len(ok) == 19 and ok.skips.to_dict() == {'unreadable image': 1}
 
 def write_table(tmp_path, **cols):
     p = tmp_path / 't.csv'; pd.DataFrame(cols).to_csv(p, index=False); return p
@@ -149,5 +150,33 @@ def test_held_out_image_without_scene_is_counted(cache):
 
 def test_keyword_without_test_positives_is_skipped_and_counted():
     rng = np.random.default_rng(0); Y = rng.random((30, 5)) < 0.4; Y[:, 2] = False
-    auc, skipped = macro_auc(Y, rng.random(Y.shape))
-    assert skipped == 1 and 0 <= auc <= 1
+    S = rng.random(Y.shape)
+    auc, skipped = macro_auc(Y, S)
+    assert skipped == 1 and auc == pytest.approx(np.mean([roc_auc_score(Y[:, k], S[:, k]) for k in (0, 1, 3, 4)]))
+
+def test_annotation_file_with_a_json_syntax_error(coco):
+    p = coco / INSTANCES; p.write_text(p.read_text()[:-40] + ',,}')
+    with pytest.raises(DataError, match='not valid JSON') as e: load_coco(coco, 'val2017')
+    assert 'instances_val2017.json' in str(e.value) and one_line(e)
+
+def test_captions_of_unknown_images_are_counted(coco):
+    p = coco / 'annotations' / 'captions_val2017.json'; d = json.loads(p.read_text())
+    d['annotations'] += [{'id': 10**9, 'image_id': 777777, 'caption': 'a ghost'}, {'id': 10**9 + 1, 'image_id': 888888, 'caption': 'another'}]
+    p.write_text(json.dumps(d))
+    ds = load_coco(coco, 'val2017')
+    assert ds.skips.to_dict() == {'caption of unknown image id': 2} and '777777' in ds.skips.summary()
+    assert len(ds.captions) == len(d['annotations']) - 2
+
+@pytest.mark.parametrize('content', ['text', 'foreign state dict'])
+def test_checkpoint_that_is_not_an_open_clip_state_dict(tmp_path, content):
+    p = tmp_path / 'model.pt'
+    if content == 'text': p.write_text('not a checkpoint')
+    else: torch.save({'encoder.weight': torch.zeros(3, 3)}, p)
+    with pytest.raises(WeightsError, match='cannot load checkpoint') as e: load_clip('mmkg-tiny', str(p), 'cpu')
+    assert str(p) in str(e.value) and one_line(e)
+
+def test_parquet_vector_column_with_mixed_lengths(tmp_path):
+    p = tmp_path / 't.parquet'
+    pd.DataFrame({'image': ['a', 'b', 'c'], 'vec': [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0, 1.0]], 'keywords': [['x'], ['y'], []]}).to_parquet(p)
+    with pytest.raises(DataError, match="row 2 \\(image 'c'\\): column 'vec' has length 3, expected 2") as e: load_table(p, vector_col='vec')
+    assert 't.parquet' in str(e.value) and one_line(e)

@@ -30,16 +30,17 @@ def test_no_held_out_image_in_training_graph_or_sampled_neighbourhoods(setup, mo
     ds, emb, split, fg = setup
     n_train = len(split.train)
     assert fg.count['image'] == n_train                       # only training images are image nodes
-    train_edges = set(map(tuple, fg.edge_index.T.tolist()))
+    Ytr = ds.labels[split.train].toarray().astype(bool)       # the training images' true keywords, from the dataset
+    kw0, n_kw = fg.offset['keyword'], fg.count['keyword']
     seen, real = [], sage_mod.sample_neighbors
     def spy(g, targets, fanout, gen, exclude=None):
         src, seg = real(g, targets, fanout, gen, exclude)
-        pairs = set(zip(src.tolist(), targets[seg].tolist()))
-        assert pairs <= train_edges                            # only edges of the training graph
-        if exclude is not None:
-            n = g.num_nodes
-            assert not {s * n + t for s, t in pairs} & set(exclude.tolist())   # the batch's own links are never used
-        seen.append(len(pairs)); return src, seg
+        s, t = src.numpy(), targets[seg].numpy()
+        img_kw = (s < n_train) & (t >= kw0) & (t < kw0 + n_kw)   # an image → keyword message …
+        assert Ytr[s[img_kw], t[img_kw] - kw0].all()            # … only along a true label of a training image
+        assert exclude is not None and len(exclude) > 0          # every sampling step hides the batch's links …
+        assert not np.isin(s * g.num_nodes + t, exclude.numpy()).any()   # … and never uses one
+        seen.append(int(img_kw.sum())); return src, seg
     monkeypatch.setattr(sage_mod, 'sample_neighbors', spy)
     train_sage(fg, SageConfig(epochs=1, hidden=32))
     assert sum(seen) > 0
