@@ -48,6 +48,7 @@ clean-nbs: install
 readme: install
 	$(BIN)/jupyter nbconvert --log-level WARN --to markdown --stdout nbs/index.ipynb > README.md
 
-# What CI checks before the tests: the library, README and notebooks are what the notebooks generate
+# What CI checks before the tests: the library, README and notebooks are what the notebooks generate; no unused imports
 check-sync: clean-nbs export readme
+	$(BIN)/ruff check --select F401 --output-format concise mmkg tests benchmarks   # no unused imports
 	@git status --porcelain -- mmkg nbs README.md | grep . && { echo "out of sync with nbs/: run make export clean-nbs readme and commit"; git diff --stat; exit 1; } || echo "mmkg/, README.md and nbs/ are in sync and clean"

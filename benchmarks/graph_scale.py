@@ -17,6 +17,7 @@ def rss_gb() -> float: return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 def synthetic(n:int, d:int=512, k:int=80, s:int=30, seed:int=0):
     "A Dataset with precomputed vectors and embeddings shaped like COCO train2017 with scenes."
     from mmkg.data import Dataset
+    from mmkg.embed import Embeddings
     rng = np.random.default_rng(seed)
     kw, sc = rng.normal(size=(k, d)).astype(np.float32), rng.normal(size=(s, d)).astype(np.float32)
     scene = rng.integers(0, s, n)
@@ -27,14 +28,13 @@ def synthetic(n:int, d:int=512, k:int=80, s:int=30, seed:int=0):
     norm = lambda a: (a / np.linalg.norm(a, axis=1, keepdims=True)).astype(np.float32)
     images = pd.DataFrame({'image_id': np.arange(n), 'path': None, 'scene': scene, 'group': None})
     ds = Dataset(f'synthetic-{n}', images, [f'kw{i}' for i in range(k)], [f'scene{i}' for i in range(s)], Y, vectors=norm(X))
-    emb = {'image': norm(X), 'keyword': norm(kw), 'keyword_raw': norm(kw), 'scene': norm(sc),
-           'scene_names': ds.scenes, 'image_scene': scene}
+    emb = Embeddings(image=norm(X), keyword=norm(kw), keyword_raw=norm(kw), scene=norm(sc), image_scene=scene, scene_names=ds.scenes)
     return ds, emb
 
 def run(n:int):
     from mmkg.data import split_images
-    from mmkg.graph import GraphConfig, build_graph
-    from mmkg.sage import SageConfig, flatten, train_sage, embed_graph
+    from mmkg.graph import GraphConfig, build_graph, flatten
+    from mmkg.sage import SageConfig, TrainConfig, train_sage
     from mmkg.reconnect import ReconnectConfig, reconnect, link_scores
     torch.set_num_threads(os.cpu_count())
     rows, t = [], time.perf_counter()
@@ -44,10 +44,10 @@ def run(n:int):
         print(f'N={n:>7}  {stage:<26} {rows[-1][1]:8.1f} s   peak RSS {rows[-1][2]:5.2f} GB', flush=True)
     ds, emb = synthetic(n); split = split_images(ds, seed=0); mark('generate vectors')
     g = build_graph(ds, emb, split, GraphConfig(image_knn=10)); fg = flatten(g); mark('graph build (top-10 kNN)')
-    res = train_sage(fg, SageConfig(epochs=1, hidden=256, batch_size=1024)); mark('one training epoch')
-    X = torch.as_tensor(emb['image'])
+    res = train_sage(fg, TrainConfig(epochs=1, batch_size=1024), arch=SageConfig(hidden=256)); mark('one training epoch')
+    X = torch.as_tensor(emb.image)
     for m in ('cosine', 'scene', 'self'):
-        att = reconnect(fg, X[split.test], ReconnectConfig(method=m), emb['image_scene'][split.test]); mark(f'reconnect {m}')
+        att = reconnect(fg, X[split.test], ReconnectConfig(method=m), emb.image_scene[split.test]); mark(f'reconnect {m}')
     S = link_scores(res.model, att); mark('inference + scores')
     total = sum(r[1] for r in rows)
     print(f'N={n:>7}  total {total:.1f} s, peak RSS {max(r[2] for r in rows):.2f} GB, {fg.edge_index.shape[1]:,} directed edges', flush=True)

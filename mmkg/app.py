@@ -8,8 +8,6 @@ __all__ = ['main']
 # %% ../nbs/09a_app.ipynb #8867c9d5
 # Streamlit runs this module as a script: a bare string here would be drawn on the page ("magic"), so no docstrings
 import sys
-from pathlib import Path
-import numpy as np
 
 def _grid(st, gallery, ids, scores, cols:int=6):
     # result images in a grid, each with its id, score and keywords

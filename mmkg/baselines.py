@@ -5,27 +5,27 @@
 # %% ../nbs/08_baselines.ipynb #944fbea2
 from __future__ import annotations
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Callable, Literal, Sequence
 
+import faiss
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from sklearn.linear_model import LogisticRegression
 
-from .core import BestEpoch, Config, get_logger, progress, require, seed_everything
-from .metrics import _dense, macro_auc
+from .core import BestEpoch, Config, progress, require, seed_everything
+from .metrics import dense_labels, macro_auc
 
 # %% auto #0
-__all__ = ['BASELINES', 'DISPLAY_NAMES', 'BaselineConfig', 'Pairs', 'training_pairs', 'hinge_ranking_loss', 'Projection', 'cca',
-           'CCAModel', 'CCALayer', 'sample_keyword_negatives', 'Compatibility', 'BaselineResult', 'train_baseline',
-           'pair_accuracy']
+__all__ = ['BASELINES', 'TRAINABLE', 'REFERENCE_BUDGET', 'PROBE_CS', 'KNN_GRID', 'BaselineConfig', 'Pairs', 'training_pairs',
+           'hinge_ranking_loss', 'Projection', 'cca', 'CCAModel', 'CCALayer', 'sample_keyword_negatives',
+           'Compatibility', 'BaselineResult', 'train_baseline', 'pair_accuracy', 'LinearProbe', 'knn_transfer',
+           'select_on_validation']
 
 # %% ../nbs/08_baselines.ipynb #14a39602
 BASELINES = ('ranking', 'cca', 'cca-layer', 'compat-euclid', 'compat-inner')
-DISPLAY_NAMES = {'ranking': 'Ranking projection', 'cca': 'CCA', 'cca-layer': 'CCA layer + ranking',
-                 'compat-euclid': 'Compat (euclid)', 'compat-inner': 'Compat (inner)'}   # their rows in the results tables
 
 @dataclass(frozen=True)
 class BaselineConfig(Config):
@@ -63,9 +63,10 @@ class Pairs:
     scene: torch.Tensor         # [N] scene index (-1: none)
     scene_kw: torch.Tensor      # [S, V] how often each keyword occurs on the images of each scene
 
+# %% ../nbs/08_baselines.ipynb #f5c9f838
 def training_pairs(X, K, Y, scene=None) -> Pairs:
     "Pairs from training image features X, keyword features K, labels Y [N, V] (sparse or dense) and optional scenes."
-    Yd = torch.as_tensor(_dense(Y)); img, kw = Yd.nonzero(as_tuple=True)
+    Yd = torch.as_tensor(dense_labels(Y)); img, kw = Yd.nonzero(as_tuple=True)
     scene = torch.full((len(Yd),), -1) if scene is None else torch.as_tensor(np.asarray(scene), dtype=torch.long)
     n_scenes = int(scene.max()) + 1 if len(scene) and scene.max() >= 0 else 1
     scene_kw = torch.zeros(n_scenes, Yd.shape[1]).index_add_(0, scene.clamp(min=0), Yd.float() * (scene >= 0)[:, None])
@@ -80,6 +81,7 @@ def hinge_ranking_loss(zi:torch.Tensor, zk:torch.Tensor, positive:torch.Tensor, 
     cost_i = (margin - pos[None, :] + S).clamp(min=0) * neg      # keyword b against other images a
     return (cost_k.sum() + cost_i.sum()) / neg.sum().clamp(min=1)
 
+# %% ../nbs/08_baselines.ipynb #db99a009
 class Projection(nn.Module):
     "Linear maps of image and keyword features into a shared `dim`-d space (unit-normalised)."
     def __init__(self, d_img:int, d_txt:int, dim:int):
@@ -106,6 +108,7 @@ def cca(A:torch.Tensor, B:torch.Tensor, dim:int, r1:float=1e-3, r2:float=1e-3):
     Wb = torch.linalg.solve_triangular(Lb.T, Vh[:dim].T, upper=True)
     return Wa, Wb, S[:dim], ma, mb
 
+# %% ../nbs/08_baselines.ipynb #a48eb107
 class CCAModel:
     "Closed-form CCA of training (image, keyword) pairs; scores are cosines in the canonical space."
     def __init__(self, p:Pairs, cfg:BaselineConfig):
@@ -155,6 +158,7 @@ def sample_keyword_negatives(p:Pairs, img:torch.Tensor, n:int, hard_frac:float, 
     if n - n_hard: parts.append(torch.multinomial(free, n - n_hard, replacement=True, generator=gen))
     return torch.cat(parts, 1)
 
+# %% ../nbs/08_baselines.ipynb #41bfb435
 class Compatibility(nn.Module):
     "The visual-compatibility model: projections E₁ (images), E₂ (keywords) and a bias c, euclidean or inner-product logit."
     def __init__(self, d_img:int, d_txt:int, dim:int, kind:Literal['euclid', 'inner']='euclid'):
@@ -188,6 +192,7 @@ class BaselineResult:
     best_epoch: int
     best: float
 
+# %% ../nbs/08_baselines.ipynb #c39c98b3
 def _fit(model:nn.Module, p:Pairs, cfg:BaselineConfig, validate:Callable, name:str, after_epoch=None) -> BaselineResult:
     gen = torch.Generator().manual_seed(cfg.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -211,18 +216,23 @@ def _fit(model:nn.Module, p:Pairs, cfg:BaselineConfig, validate:Callable, name:s
     if after_epoch: after_epoch(model)
     return BaselineResult(name, model, pd.DataFrame(hist), int(best['epoch']), float(best['val_macro_auc']))
 
+# %% ../nbs/08_baselines.ipynb #0f62e1ba
+TRAINABLE = {   # baseline name → its model, built from (image dim, text dim, config)
+    'ranking': lambda d_img, d_txt, cfg: Projection(d_img, d_txt, cfg.dim),
+    'cca-layer': lambda d_img, d_txt, cfg: CCALayer(d_img, d_txt, cfg.dim, cfg),
+    'compat-euclid': lambda d_img, d_txt, cfg: Compatibility(d_img, d_txt, cfg.compat_dim, 'euclid'),
+    'compat-inner': lambda d_img, d_txt, cfg: Compatibility(d_img, d_txt, cfg.compat_dim, 'inner')}
+
+# %% ../nbs/08_baselines.ipynb #d6e3482b
 def train_baseline(name:str, p:Pairs, X_val, Y_val, cfg:BaselineConfig=BaselineConfig()) -> BaselineResult:
     "Train (or fit) baseline `name` on training pairs `p`, selected on the validation images' macro ROC AUC."
     require(name in BASELINES, cfg, 'name', f'unknown baseline {name!r} (known: {", ".join(BASELINES)})')
     seed_everything(cfg.seed)
     validate = lambda m: macro_auc(Y_val, m.scores(X_val, p.K))[0]
-    d_img, d_txt = p.X.shape[1], p.K.shape[1]
-    if name == 'cca':
+    if name == 'cca':   # closed form: nothing to train
         m = CCAModel(p, cfg); v = validate(m)
         return BaselineResult(name, m, pd.DataFrame([{'epoch': 0, 'loss': np.nan, 'val_macro_auc': v}]), 0, v)
-    if name == 'ranking': model = Projection(d_img, d_txt, cfg.dim)
-    elif name == 'cca-layer': model = CCALayer(d_img, d_txt, cfg.dim, cfg)
-    else: model = Compatibility(d_img, d_txt, cfg.compat_dim, 'euclid' if name == 'compat-euclid' else 'inner')
+    model = TRAINABLE[name](p.X.shape[1], p.K.shape[1], cfg)
     return _fit(model, p, cfg, validate, name, (lambda m: m.freeze(p)) if name == 'cca-layer' else None)
 
 # %% ../nbs/08_baselines.ipynb #bb71714c
@@ -232,3 +242,39 @@ def pair_accuracy(model:Compatibility, X, K, Y, scene=None, hard_frac:float=0.5,
     neg = sample_keyword_negatives(p, p.img, 1, hard_frac, gen)[:, 0]
     with torch.no_grad(): lp, ln = model.logits(p.X[p.img], p.K[p.kw]), model.logits(p.X[p.img], p.K[neg])
     return float(torch.cat([lp > 0, ln <= 0]).float().mean())
+
+# %% ../nbs/08_baselines.ipynb #b5863ab6
+REFERENCE_BUDGET = 12                                           # settings tried on validation by each reference
+PROBE_CS = tuple(np.logspace(-3, 3, REFERENCE_BUDGET).round(6))  # linear probe: inverse regularisation strengths
+KNN_GRID = tuple((k, t) for k in (5, 10, 20, 50) for t in (0.01, 0.05, 0.2))   # kNN: (neighbours, temperature)
+
+# %% ../nbs/08_baselines.ipynb #73c0e079
+class LinearProbe:
+    "Per-keyword logistic regressions on frozen image features (keywords never positive in training score their prior)."
+    def __init__(self, C:float=1.0, seed:int=0): self.C, self.seed = C, seed
+    def fit(self, X, Y) -> 'LinearProbe':
+        X, Y = np.asarray(X, np.float32), dense_labels(Y)
+        self.prior = Y.mean(0); self.fit_cols = np.flatnonzero((Y.sum(0) > 0) & (Y.sum(0) < len(Y)))
+        self.models = [LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed).fit(X, Y[:, k]) for k in self.fit_cols]
+        return self
+    def predict(self, X) -> np.ndarray:
+        "Probabilities [N, K]."
+        X = np.asarray(X, np.float32); P = np.tile(self.prior.astype(np.float32), (len(X), 1))
+        for k, m in zip(self.fit_cols, self.models): P[:, k] = m.predict_proba(X)[:, 1]
+        return P
+
+# %% ../nbs/08_baselines.ipynb #5cd5c0fb
+def knn_transfer(X_train, Y_train, X_query, k:int=10, temperature:float=0.05, exclude_self:bool=False) -> np.ndarray:
+    "Scores [Q, K]: softmax(cosine / temperature)-weighted keyword votes of each query's k most similar training images."
+    Xtr = np.ascontiguousarray(X_train, np.float32); index = faiss.IndexFlatIP(Xtr.shape[1]); index.add(Xtr)
+    D, I = index.search(np.ascontiguousarray(X_query, np.float32), min(k + exclude_self, len(Xtr)))
+    if exclude_self: D, I = D[:, 1:], I[:, 1:]          # a training image queried against its own set
+    W = np.exp((D - D.max(1, keepdims=True)) / temperature); W /= W.sum(1, keepdims=True)
+    Yd = dense_labels(Y_train).astype(np.float32)
+    return np.einsum('qn,qnk->qk', W, Yd[I])
+
+# %% ../nbs/08_baselines.ipynb #83fb7fb0
+def select_on_validation(make_scores:Callable[[object], np.ndarray], grid:Sequence, Y_val) -> tuple[object, pd.DataFrame]:
+    "The setting of `grid` whose validation scores `make_scores(setting)` have the best macro ROC AUC (first on ties), and every try."
+    rows = [{'setting': s, 'val_macro_auc': macro_auc(Y_val, make_scores(s))[0]} for s in grid]
+    h = pd.DataFrame(rows); return h.setting.iloc[int(np.argmax(h.val_macro_auc.to_numpy()))], h

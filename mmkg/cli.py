@@ -24,6 +24,7 @@ EXPERIMENT = '10_experiment.ipynb'
 class CliError(ValueError):
     "A bad command line or parameter file (one line, naming the item)."
 
+# %% ../nbs/11_cli.ipynb #b87d9854
 def find_notebook(notebook:str|None=None) -> Path:
     "The experiment notebook: `notebook`, else $MMKG_NOTEBOOK, else nbs/10_experiment.ipynb of the checkout holding this package."
     import os
@@ -31,11 +32,13 @@ def find_notebook(notebook:str|None=None) -> Path:
     if not p.is_file(): raise CliError(f'experiment notebook not found: {p} (pass --notebook or set MMKG_NOTEBOOK)')
     return p
 
+# %% ../nbs/11_cli.ipynb #f3e47afd
 def notebook_parameters(notebook:Path) -> dict:
     "The parameters cell of `notebook`: {name: default} as papermill reads it."
     import papermill as pm
     return {k: v['default'] for k, v in pm.inspect_notebook(str(notebook)).items()}
 
+# %% ../nbs/11_cli.ipynb #17ce52a9
 def _read_yaml(path) -> dict:
     p = Path(path)
     if not p.is_file(): raise CliError(f'parameter file not found: {p}')
@@ -43,6 +46,7 @@ def _read_yaml(path) -> dict:
     if not isinstance(d, dict): raise CliError(f'{p}: expected a mapping of parameter names to values')
     return d
 
+# %% ../nbs/11_cli.ipynb #6f2e15f0
 def checked(params:dict, known:Sequence[str]|None=None, cwd:Path|None=None) -> dict:
     "`params` with names checked against `known` and path parameters made absolute from `cwd` (the caller's folder)."
     bad = sorted(set(params) - set(known)) if known is not None else []
@@ -54,6 +58,7 @@ def checked(params:dict, known:Sequence[str]|None=None, cwd:Path|None=None) -> d
             params[k] = str(((cwd or Path.cwd()) / v).resolve())   # a pretrained tag ('openai') is not a path
     return params
 
+# %% ../nbs/11_cli.ipynb #27ae21b9
 def parse_params(pairs:Sequence[Sequence[str]]=(), files:Sequence[str]=(), known:Sequence[str]|None=None, cwd:Path|None=None) -> dict:
     "Parameters from YAML `files` (later wins), then `-p key value` `pairs` (values parsed as YAML), `checked`."
     params = {}
@@ -65,6 +70,7 @@ def parse_params(pairs:Sequence[Sequence[str]]=(), files:Sequence[str]=(), known
 def _slug(v) -> str:
     return '-'.join(map(_slug, v)) if isinstance(v, (list, tuple)) else str(v).replace('/', '-').replace(' ', '')
 
+# %% ../nbs/11_cli.ipynb #ad4eff0a
 def expand_grid(spec:dict) -> list[tuple[str, dict]]:
     "(run name, parameters) for every combination of `spec['grid']` values on top of `spec['base']`."
     bad = sorted(set(spec) - {'name', 'base', 'grid'})
@@ -84,6 +90,7 @@ def headline(out:Path) -> dict:
     m = json.loads((Path(out) / 'metrics.json').read_text())
     return {f"{r['method']} macro_auc": r['macro_auc'] for r in m['per_method']}
 
+# %% ../nbs/11_cli.ipynb #c843525f
 def run_experiment(params:dict, out:Path, notebook:Path, force:bool=False, progress:bool=True, kernel:str='python3') -> dict:
     "Execute the experiment notebook with `params` into `out`; a record with status, seconds, headline metrics or the error."
     import papermill as pm
@@ -91,7 +98,7 @@ def run_experiment(params:dict, out:Path, notebook:Path, force:bool=False, progr
     params = {**params, 'out_dir': str(out)}
     rec = {'run': out.name, 'out_dir': str(out), **{k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in params.items() if k != 'out_dir'}}
     if not force and (out / 'summary.md').exists() and (out / 'params.yaml').exists():   # summary.md is written last
-        done = yaml.safe_load((out / 'params.yaml').read_text())   # paths there are portable (09b)
+        done = yaml.safe_load((out / 'params.yaml').read_text())   # paths there are portable (09c)
         want = {k: portable_path(v) if k in PATH_FIELDS and isinstance(v, str) else v for k, v in params.items()}
         if all(done.get(k) == v for k, v in want.items()): return {**rec, 'status': 'kept', 'seconds': 0.0, **headline(out)}
     t0 = time.perf_counter()
@@ -103,6 +110,7 @@ def run_experiment(params:dict, out:Path, notebook:Path, force:bool=False, progr
                 'error': f'{e.ename}: {str(e.evalue).splitlines()[0] if str(e.evalue) else ""}'.strip()}
     return {**rec, 'status': 'ok', 'seconds': round(time.perf_counter() - t0, 1), **headline(out)}
 
+# %% ../nbs/11_cli.ipynb #cdf202ab
 def write_index(records:list[dict], root:Path) -> pd.DataFrame:
     "The sweep's index of runs (parameters, status, headline metrics) as CSV and Markdown under `root`."
     df = pd.DataFrame(records); root.mkdir(parents=True, exist_ok=True)
@@ -110,6 +118,7 @@ def write_index(records:list[dict], root:Path) -> pd.DataFrame:
     (root / 'index.md').write_text(df.drop(columns=['out_dir']).to_markdown(index=False, floatfmt='.4f') + '\n')
     return df
 
+# %% ../nbs/11_cli.ipynb #d20cfc0a
 def sweep(spec:dict, root:Path, notebook:Path, force:bool=False, fail_fast:bool=False, progress:bool=True) -> pd.DataFrame:
     "Run every combination of the grid into `root/<run>/` (stage cache shared in `root/cache`), updating the index after each run."
     known, records = notebook_parameters(notebook), []
@@ -142,6 +151,7 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument('--port', type=int, default=8501)
     return ap
 
+# %% ../nbs/11_cli.ipynb #d9ee5a43
 def app(run_dir:str, port:int=8501):
     "Replace this process by the Streamlit app on `run_dir` (so stopping `mmkg app` stops the server; no orphan is left)."
     import os
@@ -150,6 +160,7 @@ def app(run_dir:str, port:int=8501):
     os.execv(sys.executable, [sys.executable, '-m', 'streamlit', 'run', str(script), '--server.port', str(port), '--server.headless', 'true',
                               '--browser.gatherUsageStats', 'false', '--', str(Path(run_dir).resolve())])
 
+# %% ../nbs/11_cli.ipynb #f18ed77d
 def main(argv:Sequence[str]|None=None) -> int:
     "Entry point of the `mmkg` console script; returns the exit status (0: every run succeeded)."
     a = _parser().parse_args(argv)

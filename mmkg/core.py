@@ -6,7 +6,7 @@
 from __future__ import annotations
 import copy, dataclasses, hashlib, json, logging, os, random, tempfile, time, typing
 from collections import Counter
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Callable, Literal, NamedTuple, Sequence, get_args, get_origin, get_type_hints
 
@@ -23,6 +23,7 @@ __all__ = ['CACHE_FORMAT', 'ConfigError', 'Config', 'require', 'seed_everything'
 class ConfigError(ValueError):
     "A configuration value or key is invalid; the message names it."
 
+# %% ../nbs/00_core.ipynb #74e48037
 def _type_ok(value, tp) -> bool:
     "Whether `value` fits the annotation `tp` (enough of `typing` for configs: Literal, Optional, tuple, list, dict)."
     if tp is Any: return True
@@ -69,6 +70,7 @@ class Config:
     def to_dict(self) -> dict: return dataclasses.asdict(self)
     def replace(self, **kw) -> Config: return self.from_dict({**self.to_dict(), **kw})
 
+# %% ../nbs/00_core.ipynb #6dd4c7d2
 def require(cond:bool, cfg:Config, name:str, why:str):
     "Raise a one-line `ConfigError` for field `name` of `cfg` unless `cond` holds."
     if not cond: raise ConfigError(f"{type(cfg).__name__}.{name}={getattr(cfg, name)!r}: {why}")
@@ -83,6 +85,7 @@ def seed_everything(seed:int, deterministic:bool=True) -> np.random.Generator:
     torch.use_deterministic_algorithms(deterministic, warn_only=True)
     return np.random.default_rng(seed)
 
+# %% ../nbs/00_core.ipynb #0c3bd26e
 def get_device(device:str='auto') -> torch.device:
     "`auto` → CUDA when available, else CPU; anything else is passed to `torch.device` (an unknown name is an error)."
     if device == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
@@ -96,10 +99,12 @@ def outputs_dir() -> Path:
     "Root of run outputs: `$MMKG_OUTPUTS` or `./outputs`."
     return Path(os.environ.get('MMKG_OUTPUTS', 'outputs'))
 
+# %% ../nbs/00_core.ipynb #7f91b0a5
 def cache_dir() -> Path:
     "Root of the stage cache: `$MMKG_CACHE` or `<outputs>/cache`."
     return Path(os.environ.get('MMKG_CACHE', outputs_dir() / 'cache'))
 
+# %% ../nbs/00_core.ipynb #705a18aa
 def run_dir(run:str) -> Path:
     "The folder of run `run`, created with its `figures/` and `tables/` subfolders."
     d = outputs_dir() / run
@@ -116,6 +121,7 @@ def get_logger(name:str='mmkg') -> logging.Logger:
         root.addHandler(h); root.setLevel(os.environ.get('MMKG_LOGLEVEL', 'INFO')); root.propagate = False
     return log
 
+# %% ../nbs/00_core.ipynb #ec6e3333
 def progress(iterable=None, desc:str|None=None, total:int|None=None, disable:bool=False, **kw):
     "A tqdm.auto bar (notebook widget or terminal); `MMKG_PROGRESS=0` turns bars off, e.g. in CI logs."
     return tqdm(iterable, desc=desc, total=total, disable=disable or os.environ.get('MMKG_PROGRESS', '1') == '0', **kw)
@@ -175,6 +181,7 @@ def _canonical(x):
     if isinstance(x, (np.integer, np.floating)): return x.item()
     return x
 
+# %% ../nbs/00_core.ipynb #68c1e889
 def stable_hash(*parts, n:int=16) -> str:
     "A short hex digest of `parts` that is the same in every process and on every machine."
     s = json.dumps(_canonical(list(parts)), sort_keys=True, default=str)
@@ -193,10 +200,12 @@ def atomic_write(path:Path|str, write:Callable[[Path], Any]) -> Path:
         Path(tmp).unlink(missing_ok=True); raise
     return path
 
+# %% ../nbs/00_core.ipynb #318aa725
 def save_torch(obj, path:Path|str) -> Path:
     "`torch.save` through `atomic_write`."
     return atomic_write(path, lambda p: torch.save(obj, p))
 
+# %% ../nbs/00_core.ipynb #a1649fac
 def load_torch(path:Path|str):
     "Load what `save_torch` wrote (our own files, so full unpickling is allowed)."
     return torch.load(path, map_location='cpu', weights_only=False)
@@ -210,6 +219,7 @@ class Cached(NamedTuple):
 
 CACHE_FORMAT = 2   # bump when a stage's artefact layout changes, so old artefacts are never read as new ones
 
+# %% ../nbs/00_core.ipynb #ee32ad2b
 class StageCache:
     "Content-addressed, atomic, resumable cache of stage artefacts under `root/<stage>/<key>.pt`."
     def __init__(self, root:Path|str|None=None, enabled:bool=True):

@@ -26,6 +26,7 @@ __all__ = ['COLOURS', 'OBJECTS', 'SCENES', 'DataError', 'Dataset', 'relative_pat
 class DataError(ValueError):
     "Bad input data; the message names the file, column, row or id."
 
+# %% ../nbs/01_data.ipynb #d10aaefb
 @dataclass
 class Dataset:
     "Images with keyword labels, scenes, captions and optional vectors; rows of every array follow `images`."
@@ -80,6 +81,7 @@ def _subset(self:Dataset, idx:Sequence[int], name:str|None=None) -> Dataset:
                    self.labels[idx], caps, None if self.vectors is None else self.vectors[idx], self.skips)
 Dataset.subset = _subset
 
+# %% ../nbs/01_data.ipynb #dae9b4a3
 def _summary(self:Dataset) -> dict:
     "Counts a run summary reports, including skipped items by reason."
     per_image = np.diff(self.labels.indptr)
@@ -90,6 +92,7 @@ def _summary(self:Dataset) -> dict:
             'groups': int(self.images['group'].nunique()) if self.has_groups else 0, 'skipped': self.skips.to_dict()}
 Dataset.summary = _summary
 
+# %% ../nbs/01_data.ipynb #01b5832b
 def _repr(self:Dataset) -> str:
     s = self.summary()
     return (f"Dataset({s['dataset']!r}: {s['images']} images, {s['keywords']} keywords, {s['scenes']} scenes, "
@@ -100,6 +103,7 @@ Dataset.__repr__ = _repr
 class ImageError(DataError):
     "An image file is missing or cannot be decoded; the message names the file."
 
+# %% ../nbs/01_data.ipynb #d32f5bf9
 def load_image(path:str|Path) -> Image.Image:
     "Open an image as RGB; a missing or undecodable file is an `ImageError` naming it."
     try:
@@ -108,6 +112,7 @@ def load_image(path:str|Path) -> Image.Image:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"cannot decode image {path}: {e}") from None
 
+# %% ../nbs/01_data.ipynb #4465577f
 def verify_images(ds:Dataset, on_error:Literal['skip', 'raise']='skip') -> Dataset:
     "Decode every image once; unreadable ones raise, or are dropped and counted as 'unreadable image'."
     ok = np.ones(len(ds), bool)
@@ -128,6 +133,7 @@ def _read_json(path:Path) -> dict:
     if not isinstance(d, dict) or not d.get('images'): raise DataError(f"annotation file has no images: {path}")
     return d
 
+# %% ../nbs/01_data.ipynb #b6b1361c
 def _check_unique(ids, what:str, where):
     "A duplicated id is a `DataError` naming it (a silent overwrite would corrupt the join)."
     s = pd.Series(ids); dup = s[s.duplicated()]
@@ -215,6 +221,7 @@ def _parse_list(v, row:int, col:str, where, sep:str|None):
         if isinstance(out, (list, tuple)): return list(out)
     raise DataError(f"{where} row {row}: column {col!r} is not a list: {v!r}")
 
+# %% ../nbs/01_data.ipynb #29b04232
 def _parse_vectors(cells, col:str, where, ids) -> np.ndarray:
     "Stack a vector column; ragged lengths, NaN/inf and all-zero vectors are `DataError`s naming the row."
     def parse(v, r):
@@ -342,6 +349,7 @@ def _shape_mask(shape:str, yy, xx, cy, cx, r):
     ang, rad = np.arctan2(dy, dx), np.hypot(dy, dx)  # star: radius modulated by angle
     return rad <= r * (0.55 + 0.45 * np.cos(5 * ang) ** 2)
 
+# %% ../nbs/01_data.ipynb #0251f82c
 def _background(scene:str, size:int, rng) -> np.ndarray:
     "A scene background: two-tone sky/ground split plus texture noise."
     top, bottom = (np.array(c, np.float32) for c in SCENES[scene])
@@ -349,6 +357,7 @@ def _background(scene:str, size:int, rng) -> np.ndarray:
     img = np.empty((size, size, 3), np.float32); img[:split], img[split:] = top, bottom
     return img + rng.normal(0, 8, (size, size, 1))
 
+# %% ../nbs/01_data.ipynb #fe9ecfc2
 def _draw_image(cfg:GeneratorConfig, scene:int, objs:np.ndarray, hard:np.ndarray, rng) -> tuple[np.ndarray, list]:
     "Render one image; returns pixels and one bbox per object, in the order of `objs`."
     s = cfg.image_size; img = _background(list(SCENES)[scene], s, rng)
@@ -427,6 +436,7 @@ class Split:
     @property
     def key(self) -> str: return stable_hash(self.train, self.val, self.test)
 
+# %% ../nbs/01_data.ipynb #0a15428d
 def _exact_counts(n:int, fractions) -> np.ndarray:
     "Counts summing to n, proportional to `fractions` (largest remainder)."
     raw = np.asarray(fractions) * n; c = np.floor(raw).astype(int)
@@ -441,6 +451,7 @@ def check_fractions(fractions:Sequence[float]) -> np.ndarray:
         raise ConfigError(f"fractions={tuple(fractions)}: need three non-negative fractions summing to 1")
     return f
 
+# %% ../nbs/01_data.ipynb #f46415e6
 def split_images(ds:Dataset, fractions:Sequence[float]=(0.7, 0.15, 0.15), seed:int=0,
                  group:bool|None=None, # keep groups together; default: when the dataset has groups
                 ) -> Split:

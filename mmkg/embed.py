@@ -5,7 +5,7 @@
 # %% ../nbs/02_embed.ipynb #40821005
 from __future__ import annotations
 import hashlib, json, os, tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Sequence
 
@@ -15,14 +15,14 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset as TorchDataset
 
-from .core import Config, ConfigError, Skips, StageCache, get_device, get_logger, progress, require, stable_hash, atomic_write
+from .core import Config, ConfigError, Skips, StageCache, get_device, get_logger, progress, require, atomic_write
 from .data import Dataset, ImageError, load_image
 
 # %% auto #0
 __all__ = ['TINY_MODEL', 'TINY_CONFIG', 'PROMPT_TEMPLATES', 'SCENE_VOCABULARY_VERSION', 'SCENE_VOCABULARY', 'SCENE_TEMPLATES',
            'register_tiny_model', 'WeightsError', 'Clip', 'file_digest', 'load_clip', 'ImageFiles', 'collate_images',
            'image_loader', 'embed_images', 'embed_texts', 'embed_keywords', 'zero_shot_scenes', 'with_scenes',
-           'EmbedConfig', 'EmbeddingCacheError', 'check_embeddings', 'embed_dataset']
+           'EmbedConfig', 'EmbeddingCacheError', 'Embeddings', 'check_embeddings', 'embed_dataset']
 
 # %% ../nbs/02_embed.ipynb #367a29ad
 TINY_MODEL = 'mmkg-tiny'
@@ -43,6 +43,7 @@ register_tiny_model()
 class WeightsError(RuntimeError):
     "Pretrained weights could not be loaded; the message says how to pass a local checkpoint."
 
+# %% ../nbs/02_embed.ipynb #d51e1f3f
 @dataclass
 class Clip:
     "An open_clip model with its eval preprocessing, tokenizer and identity (name, weights id)."
@@ -64,6 +65,7 @@ def file_digest(path:str|Path, n:int=16) -> str:
         for block in iter(lambda: f.read(1 << 22), b''): h.update(block)
     return h.hexdigest()[:n]
 
+# %% ../nbs/02_embed.ipynb #808cd173
 def load_clip(name:str=TINY_MODEL, # open_clip model name, e.g. 'ViT-B-32' or 'mmkg-tiny'
               pretrained:str='', # a pretrained tag ('openai'), a local checkpoint path, or '' for random weights
               device:str='auto') -> Clip:
@@ -99,6 +101,7 @@ class ImageFiles(TorchDataset):
         try: return i, self.preprocess(load_image(self.paths[i])), None
         except ImageError as e: return i, None, str(e)
 
+# %% ../nbs/02_embed.ipynb #8ed78ada
 def collate_images(batch):
     "Stack the readable images of a batch; keep indices and errors of the others."
     ok = [(i, x) for i, x, _ in batch if x is not None]
@@ -113,6 +116,7 @@ def image_loader(clip:Clip, paths:Sequence[str], batch_size:int=256, num_workers
                       collate_fn=collate_images, pin_memory=clip.device.type == 'cuda',
                       persistent_workers=False, prefetch_factor=4 if num_workers else None)
 
+# %% ../nbs/02_embed.ipynb #0de70a40
 @torch.inference_mode()
 def embed_images(clip:Clip, paths:Sequence[str], batch_size:int=256, num_workers:int=0,
                  on_error:Literal['skip', 'raise']='skip', skips:Skips|None=None) -> tuple[np.ndarray, np.ndarray]:
@@ -139,6 +143,7 @@ def embed_texts(clip:Clip, texts:Sequence[str], batch_size:int=512) -> np.ndarra
         out[i:i + batch_size] = F.normalize(z.float(), dim=-1).cpu().numpy()
     return out
 
+# %% ../nbs/02_embed.ipynb #196709e7
 def embed_keywords(clip:Clip, names:Sequence[str], templates:Sequence[str]|None=PROMPT_TEMPLATES) -> np.ndarray:
     "Keyword (or scene) embeddings [K, d]: the mean over prompt templates, or the raw names when `templates` is None."
     if not templates: return embed_texts(clip, names)
@@ -158,6 +163,7 @@ def zero_shot_scenes(image_emb:np.ndarray, scene_emb:np.ndarray, chunk:int=65536
     return np.concatenate([(image_emb[i:i + chunk] @ scene_emb.T).argmax(1) for i in range(0, len(image_emb), chunk)]) \
         if len(image_emb) else np.zeros(0, np.int64)
 
+# %% ../nbs/02_embed.ipynb #a3fc7c9e
 def with_scenes(ds:Dataset, scene_names:Sequence[str], image_scene:np.ndarray) -> Dataset:
     "A copy of `ds` whose scenes are `scene_names` and image scenes `image_scene` (e.g. from `zero_shot_scenes`)."
     out = ds.subset(np.arange(len(ds))); out.scenes = list(scene_names)
@@ -178,20 +184,48 @@ class EmbedConfig(Config):
         require(self.num_workers >= 0, self, 'num_workers', 'must be ≥ 0')
         require(self.scene_vocabulary == SCENE_VOCABULARY_VERSION, self, 'scene_vocabulary', f'only {SCENE_VOCABULARY_VERSION!r} ships')
 
+# %% ../nbs/02_embed.ipynb #03b9ef63
 class EmbeddingCacheError(RuntimeError):
     "A cached embedding does not match the requested model or dimension."
 
+# %% ../nbs/02_embed.ipynb #48372ea2
+@dataclass
+class Embeddings:
+    "Every embedding of one dataset (L2-normalised float32); image rows follow the dataset's images, caption rows its captions."
+    image: np.ndarray                 # [N, d]
+    keyword: np.ndarray               # [K, d] averaged over prompt templates
+    keyword_raw: np.ndarray           # [K, d] the names alone (the original project's variant)
+    scene: np.ndarray                 # [S, d]
+    image_scene: np.ndarray           # [N] scene index of each image (-1: unknown)
+    scene_names: list[str]
+    caption: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))   # [C, d]
+    caption_image: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))    # [C] image row of each caption
+    model: str = ''                   # open_clip model name …
+    weights_id: str = ''              # … and weights that made them
+    dataset: str = ''                 # key of the dataset embedded
+    image_ok: np.ndarray|None = None  # [N] image decoded (unreadable ones have zero rows)
+    skips: dict = field(default_factory=dict)
+    @property
+    def dim(self) -> int: return self.image.shape[1]
+    def subset(self, rows:Sequence[int]) -> Embeddings:
+        "The records of image rows `rows` (in that order) and of their captions, as `Dataset.subset` keeps them."
+        rows = np.asarray(rows, np.int64); remap = np.full(len(self.image), -1, np.int64); remap[rows] = np.arange(len(rows))
+        keep = remap[self.caption_image] >= 0
+        return replace(self, image=self.image[rows], image_scene=np.asarray(self.image_scene)[rows], caption=self.caption[keep],
+                       caption_image=remap[self.caption_image[keep]], image_ok=None if self.image_ok is None else self.image_ok[rows])
+
 # %% ../nbs/02_embed.ipynb #5e907198
-def check_embeddings(emb:dict, clip:Clip, where='') -> dict:
+def check_embeddings(emb:Embeddings, clip:Clip, where='') -> Embeddings:
     "Raise `EmbeddingCacheError` unless `emb` was made by `clip` (model name, weights and dimension)."
+    if not isinstance(emb, Embeddings): raise EmbeddingCacheError(f"embedding cache {where} holds a {type(emb).__name__}, not Embeddings; delete it")
     for k, want in (('model', clip.name), ('weights_id', clip.weights_id), ('dim', clip.dim)):
-        if emb.get(k) != want:
-            raise EmbeddingCacheError(f"embedding cache {where} has {k}={emb.get(k)!r} but {want!r} was requested; "
+        if getattr(emb, k) != want:
+            raise EmbeddingCacheError(f"embedding cache {where} has {k}={getattr(emb, k)!r} but {want!r} was requested; "
                                       f"delete it or use a different cache folder")
-    if emb['image'].shape[1] != clip.dim: raise EmbeddingCacheError(f"embedding cache {where}: image vectors have dimension {emb['image'].shape[1]}, model has {clip.dim}")
     return emb
 
-def _embed(clip:Clip, ds:Dataset, cfg:EmbedConfig) -> dict:
+# %% ../nbs/02_embed.ipynb #92f9619c
+def _embed(clip:Clip, ds:Dataset, cfg:EmbedConfig) -> Embeddings:
     "Compute every embedding of `ds` (see `embed_dataset`)."
     skips = Skips()
     if ds.vectors is not None:  # tables with precomputed vectors skip image encoding
@@ -199,19 +233,17 @@ def _embed(clip:Clip, ds:Dataset, cfg:EmbedConfig) -> dict:
         X, ok = (ds.vectors / np.linalg.norm(ds.vectors, axis=1, keepdims=True)).astype(np.float32), np.ones(len(ds), bool)
     else: X, ok = embed_images(clip, ds.images.path, cfg.batch_size, cfg.num_workers, skips=skips)
     scenes = list(ds.scenes) or list(SCENE_VOCABULARY)
-    emb = {'model': clip.name, 'weights_id': clip.weights_id, 'dim': clip.dim, 'dataset': ds.key,
-           'image': X, 'image_ok': ok, 'keyword': embed_keywords(clip, ds.keywords, cfg.templates),
-           'keyword_raw': embed_keywords(clip, ds.keywords, None), 'scene_names': scenes,
-           'scene': embed_keywords(clip, scenes, cfg.scene_templates),
-           'caption': embed_texts(clip, ds.captions.caption.tolist()) if len(ds.captions) else np.zeros((0, clip.dim), np.float32),
-           'skips': skips.to_dict()}
-    emb['image_scene'] = ds.image_scene if ds.scenes else zero_shot_scenes(X, emb['scene'])
-    return emb
+    S = embed_keywords(clip, scenes, cfg.scene_templates)
+    caps = embed_texts(clip, ds.captions.caption.tolist()) if len(ds.captions) else np.zeros((0, clip.dim), np.float32)
+    return Embeddings(X, embed_keywords(clip, ds.keywords, cfg.templates), embed_keywords(clip, ds.keywords, None), S,
+                      ds.image_scene if ds.scenes else zero_shot_scenes(X, S), scenes, caps, ds.captions.image.to_numpy(),
+                      clip.name, clip.weights_id, ds.key, ok, skips.to_dict())
 
+# %% ../nbs/02_embed.ipynb #37ce14dc
 def embed_dataset(clip:Clip, ds:Dataset, cfg:EmbedConfig=EmbedConfig(), cache:StageCache|None=None):
-    "Every embedding of `ds` (images, keywords prompted and raw, scenes, captions) through the stage cache → `Cached`."
+    "Every embedding of `ds` (images, keywords prompted and raw, scenes, captions) through the stage cache → `Cached` of `Embeddings`."
     cache = cache or StageCache()
-    key_cfg = {'model': clip.name, 'weights': clip.weights_id, 'embed': cfg}
+    key_cfg = {'model': clip.name, 'weights': clip.weights_id, 'embed': cfg, 'record': 'Embeddings'}
     res = cache.get_or_compute('embed', key_cfg, lambda: _embed(clip, ds, cfg), inputs=[ds.key])
     check_embeddings(res.value, clip, cache.path('embed', res.key))
     return res

@@ -4,7 +4,8 @@
 
 # %% ../nbs/07_evaluate.ipynb #cd20df62
 from __future__ import annotations
-from typing import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Mapping, Sequence
 import numpy as np
 import pandas as pd
 import scipy.stats as st
@@ -13,35 +14,47 @@ import seaborn as sns
 from sklearn.manifold import TSNE
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_curve
 
-from .metrics import retrieval_metrics, retrieval_ranks, best_threshold, macro_ap, macro_auc, micro_auc, prf_at, threshold_sweep, topk_metrics, _dense
+from .metrics import retrieval_metrics, retrieval_ranks, best_threshold, macro_ap, macro_auc, micro_auc, prf_at, threshold_sweep, topk_metrics, dense_labels
 
 # %% auto #0
-__all__ = ['link_table', 'retrieval_table', 'ci95', 'summarise_seeds', 'paired_difference', 'column_auc', 'paired_bootstrap',
-           'plot_roc', 'plot_score_hist', 'plot_pr', 'plot_threshold_sweep', 'plot_per_keyword', 'tsne_2d',
-           'plot_embedding_groups', 'plot_embedding_map']
+__all__ = ['MethodScores', 'link_table', 'retrieval_table', 'ci95', 'summarise_seeds', 'paired_difference', 'column_auc',
+           'paired_bootstrap', 'plot_roc', 'plot_score_hist', 'plot_pr', 'plot_threshold_sweep', 'plot_per_keyword',
+           'tsne_2d', 'plot_embedding_groups', 'plot_embedding_map']
+
+# %% ../nbs/07_evaluate.ipynb #3aaa7df8
+@dataclass
+class MethodScores:
+    "One method's scores for one seed: test [V, K] and validation [V', K] image × keyword matrices, and what else it reports."
+    name: str                              # its row in every table
+    family: Literal['clip', 'baseline', 'graph']
+    test: np.ndarray
+    val: np.ndarray|None = None            # validation scores: thresholds are chosen on them
+    embeddings: tuple|None = None          # (test images [V, h], keywords [K, h]) in the method's space, when it has one
+    history: pd.DataFrame|None = None      # training history (epoch, loss, validation metrics)
+    extras: dict = field(default_factory=dict)   # anything else (e.g. pair accuracy, the selected validation score)
 
 # %% ../nbs/07_evaluate.ipynb #70230352
-def link_table(scores:Mapping[str, np.ndarray], Y, val_scores:Mapping[str, np.ndarray]|None=None, Y_val=None) -> pd.DataFrame:
+def link_table(records:Sequence[MethodScores], Y, Y_val=None) -> pd.DataFrame:
     "Per method: micro/macro ROC AUC, macro AP, top-k P/R and — with validation scores — P/R/F1 at the validation best-F1 threshold."
     rows = []
-    for name, S in scores.items():
-        auc, skipped = macro_auc(Y, S)
-        row = {'method': name, 'macro_auc': auc, 'micro_auc': micro_auc(Y, S), 'macro_ap': macro_ap(Y, S)[0],
+    for r in records:
+        S = r.test; auc, skipped = macro_auc(Y, S)
+        row = {'method': r.name, 'macro_auc': auc, 'micro_auc': micro_auc(Y, S), 'macro_ap': macro_ap(Y, S)[0],
                'keywords_skipped': skipped, 'images': len(S)} | topk_metrics(Y, S)
-        if val_scores is not None and name in val_scores:
-            t = best_threshold(threshold_sweep(Y_val, val_scores[name]))      # chosen on validation …
+        if r.val is not None and Y_val is not None:
+            t = best_threshold(threshold_sweep(Y_val, r.val))      # chosen on validation …
             row |= {k: v for k, v in prf_at(Y, S, t).items() if k != 'keywords_skipped'}   # … applied unchanged to test
         rows.append(row)
     return pd.DataFrame(rows)
 
 # %% ../nbs/07_evaluate.ipynb #0a0c23fb
-def retrieval_table(scores:Mapping[str, np.ndarray], Y, extra:Mapping[str, dict]|None=None) -> pd.DataFrame:
+def retrieval_table(records:Sequence[MethodScores], Y, extra:Mapping[str, dict]|None=None) -> pd.DataFrame:
     "R@k, MRR@k and ranks per method and direction (image→keyword, keyword→image), plus any `extra` rows given as {direction: metrics}."
-    Yd, rows = _dense(Y), []
-    for name, S in scores.items():
-        S = np.asarray(S)
+    Yd, rows = dense_labels(Y), []
+    for r in records:
+        S = np.asarray(r.test)
         for direction, (M, P) in {'image→keyword': (S, Yd), 'keyword→image': (S.T, Yd.T)}.items():
-            rows.append({'method': name, 'direction': direction, **retrieval_metrics(retrieval_ranks(M, P))})
+            rows.append({'method': r.name, 'direction': direction, **retrieval_metrics(retrieval_ranks(M, P))})
     for name, by_dir in (extra or {}).items():
         rows += [{'method': name, 'direction': d, **m} for d, m in by_dir.items()]
     return pd.DataFrame(rows)
@@ -53,6 +66,7 @@ def ci95(x) -> tuple[float, float]:
     if len(x) < 2: return float(m), float('nan')
     return float(m), float(st.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
 
+# %% ../nbs/07_evaluate.ipynb #e77f341d
 def summarise_seeds(per_seed:pd.DataFrame, metrics=('macro_auc', 'micro_auc', 'macro_ap', 'macro_f1', 'micro_f1', 'P@1', 'R@3')) -> pd.DataFrame:
     "Mean and CI half-width of each metric per method (those present), from one row per (seed, method)."
     rows, metrics = [], [m for m in metrics if m in per_seed]
@@ -62,6 +76,7 @@ def summarise_seeds(per_seed:pd.DataFrame, metrics=('macro_auc', 'micro_auc', 'm
         rows.append(row)
     return pd.DataFrame(rows)
 
+# %% ../nbs/07_evaluate.ipynb #808b58d4
 def paired_difference(per_seed:pd.DataFrame, a:str, b:str, metric:str='macro_auc') -> dict:
     "Mean and 95 % CI of metric(a) − metric(b), paired by seed."
     p = per_seed.pivot(index='seed', columns='method', values=metric)
@@ -76,9 +91,10 @@ def column_auc(Y, S) -> np.ndarray:
     u = (R * Y).sum(-2) - pos * (pos + 1) / 2
     return np.where((pos > 0) & (neg > 0), u / np.maximum(pos * neg, 1), np.nan)
 
+# %% ../nbs/07_evaluate.ipynb #c28641cd
 def paired_bootstrap(Y, S_a:np.ndarray, S_b:np.ndarray, n_boot:int=1000, seed:int=0, max_cells:int=20_000_000) -> dict:
     "Macro ROC AUC(a) − macro ROC AUC(b) on the test images, with a percentile 95 % interval from a paired bootstrap over images."
-    Yd, Sa, Sb = _dense(Y), np.asarray(S_a, np.float64), np.asarray(S_b, np.float64)
+    Yd, Sa, Sb = dense_labels(Y), np.asarray(S_a, np.float64), np.asarray(S_b, np.float64)
     n, rng, diffs = len(Yd), np.random.default_rng(seed), []
     chunk = max(1, max_cells // Yd.size)                      # resamples per vectorised chunk (bounded memory)
     for start in range(0, n_boot, chunk):
@@ -94,24 +110,26 @@ def paired_bootstrap(Y, S_a:np.ndarray, S_b:np.ndarray, n_boot:int=1000, seed:in
 # %% ../nbs/07_evaluate.ipynb #28f404c1
 def plot_roc(scores:Mapping[str, np.ndarray], Y, title:str='micro-averaged ROC'):
     "Micro-averaged ROC curve of each method (all image × keyword pairs)."
-    y = _dense(Y).ravel(); fig, ax = plt.subplots(figsize=(4.2, 4))
+    y = dense_labels(Y).ravel(); fig, ax = plt.subplots(figsize=(4.2, 4))
     for name, S in scores.items():
         fpr, tpr, _ = roc_curve(y, np.asarray(S).ravel()); ax.plot(fpr, tpr, label=f'{name} ({micro_auc(Y, S):.3f})')
     ax.plot([0, 1], [0, 1], ls=':', c='grey'); ax.set(xlabel='false positive rate', ylabel='true positive rate', title=title)
     ax.legend(fontsize=7, loc='lower right'); fig.tight_layout(); return fig
 
+# %% ../nbs/07_evaluate.ipynb #98de485a
 def plot_score_hist(scores:Mapping[str, np.ndarray], Y):
     "Histograms of scores of positive vs negative pairs, one panel per method (shows polarisation)."
-    y = _dense(Y).ravel(); fig, axes = plt.subplots(1, len(scores), figsize=(3.2 * len(scores), 2.8), squeeze=False)
+    y = dense_labels(Y).ravel(); fig, axes = plt.subplots(1, len(scores), figsize=(3.2 * len(scores), 2.8), squeeze=False)
     for ax, (name, S) in zip(axes[0], scores.items()):
         df = pd.DataFrame({'score': np.asarray(S).ravel(), 'pair': np.where(y, 'positive', 'negative')})
         sns.histplot(df, x='score', hue='pair', stat='density', common_norm=False, bins=40, ax=ax, element='step')
         ax.set(title=name)
     fig.tight_layout(); return fig
 
+# %% ../nbs/07_evaluate.ipynb #8685e11e
 def plot_pr(scores:Mapping[str, np.ndarray], Y, title:str='micro-averaged precision–recall'):
     "Micro-averaged precision–recall curve of each method, with its micro AP and the positive rate (chance)."
-    y = _dense(Y).ravel(); fig, ax = plt.subplots(figsize=(4.2, 4))
+    y = dense_labels(Y).ravel(); fig, ax = plt.subplots(figsize=(4.2, 4))
     for name, S in scores.items():
         s = np.asarray(S).ravel(); p, r, _ = precision_recall_curve(y, s)
         ax.plot(r, p, label=f'{name} (AP {average_precision_score(y, s):.3f})')
@@ -119,6 +137,7 @@ def plot_pr(scores:Mapping[str, np.ndarray], Y, title:str='micro-averaged precis
     ax.set(xlabel='recall', ylabel='precision', title=title, ylim=(0, 1.02)); ax.legend(fontsize=7, loc='upper right')
     fig.tight_layout(); return fig
 
+# %% ../nbs/07_evaluate.ipynb #470b4d7c
 def plot_threshold_sweep(sweeps:Mapping[str, pd.DataFrame], chosen:Mapping[str, float]|None=None, average:str='macro'):
     "Precision, recall and F1 against the threshold, one panel per method, with the threshold chosen on validation."
     fig, axes = plt.subplots(1, len(sweeps), figsize=(3.4 * len(sweeps), 3), squeeze=False, sharey=True)
@@ -129,6 +148,7 @@ def plot_threshold_sweep(sweeps:Mapping[str, pd.DataFrame], chosen:Mapping[str, 
         ax.set(title=name, xlabel='threshold (score ≥ t)', ylim=(0, 1.02))
     axes[0, 0].set_ylabel('value'); axes[0, -1].legend(fontsize=7, loc='best'); fig.tight_layout(); return fig
 
+# %% ../nbs/07_evaluate.ipynb #cedd2a79
 def plot_per_keyword(tables:Mapping[str, pd.DataFrame]):
     "Per-keyword precision and recall bars by method, keywords ordered by prevalence (most frequent first)."
     long = pd.concat([t.assign(method=m) for m, t in tables.items()], ignore_index=True)
@@ -143,11 +163,13 @@ def plot_per_keyword(tables:Mapping[str, pd.DataFrame]):
     axes[2].tick_params(axis='x', rotation=90, labelsize=6); axes[0].legend(fontsize=7, loc='upper right')
     fig.tight_layout(); return fig
 
+# %% ../nbs/07_evaluate.ipynb #05792baa
 def tsne_2d(Z:np.ndarray, seed:int=0, perplexity:float=30.0) -> np.ndarray:
     "2-D t-SNE of the rows of Z (PCA initialisation, perplexity capped for small sets), seeded."
     Z = np.asarray(Z, np.float32)
     return TSNE(2, perplexity=min(perplexity, (len(Z) - 1) / 3), init='pca', random_state=seed).fit_transform(Z)
 
+# %% ../nbs/07_evaluate.ipynb #ea454a41
 def plot_embedding_groups(Z:np.ndarray, groups, title:str='', seed:int=0):
     "2-D t-SNE of embeddings Z coloured by `groups` (e.g. scene names)."
     xy = tsne_2d(Z, seed); fig, ax = plt.subplots(figsize=(5.4, 4.4))
@@ -155,6 +177,7 @@ def plot_embedding_groups(Z:np.ndarray, groups, title:str='', seed:int=0):
     ax.set(xticks=[], yticks=[], title=title or 't-SNE of item embeddings'); ax.legend(fontsize=7, loc='center left', bbox_to_anchor=(1, 0.5))
     fig.tight_layout(); return fig
 
+# %% ../nbs/07_evaluate.ipynb #c9d271a0
 def plot_embedding_map(maps:Mapping[str, tuple[np.ndarray, np.ndarray]], image_label:Sequence[str], keyword_names:Sequence[str],
                        show:Sequence[str]|None=None, seed:int=0, perplexity:float=30.0):
     """t-SNE of image and keyword embeddings, one t-SNE fitted per method on its images and keywords together.

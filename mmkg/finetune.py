@@ -6,7 +6,6 @@
 from __future__ import annotations
 import math, time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from open_clip.loss import ClipLoss
 
-from .core import BestEpoch, Config, StageCache, get_logger, progress, require, save_torch, seed_everything, stable_hash
+from .core import BestEpoch, Config, StageCache, get_logger, progress, require, seed_everything
 from .data import Dataset, Split
 from .embed import Clip, embed_keywords, image_loader, load_clip
 from .metrics import in_batch_ranks, macro_auc, retrieval_metrics, chunked_ranks
@@ -31,6 +30,7 @@ def keyword_sentence(names:list[str]) -> str:
     objs = [f'a {n}' for n in names]
     return 'a photo of ' + (objs[0] if len(objs) == 1 else ', '.join(objs[:-1]) + ' and ' + objs[-1]) + '.'
 
+# %% ../nbs/03_finetune.ipynb #1041198e
 def caption_table(ds:Dataset) -> pd.DataFrame:
     "(image row, caption) pairs: the dataset's captions, or keyword sentences for images without any."
     caps = ds.captions[['image', 'caption']]
@@ -80,6 +80,7 @@ def encode(clip:Clip, images:torch.Tensor|None=None, texts:list[str]|None=None, 
     clip.model.train(was)
     return zi, zt
 
+# %% ../nbs/03_finetune.ipynb #30499a46
 def validate(clip:Clip, images:torch.Tensor, captions:pd.DataFrame, labels, keywords:list[str], eval_batch:int=64) -> dict:
     "Whole-gallery retrieval both ways, keyword zero-shot macro AUC, and in-batch MRR (rows of `images` = `captions.image`)."
     zi, zt = encode(clip, images, captions.caption.tolist())
@@ -101,6 +102,7 @@ class FinetuneResult:
     best_epoch: int
     best: dict
 
+# %% ../nbs/03_finetune.ipynb #3e954c3f
 def _param_groups(model, weight_decay):
     "AdamW groups as in open_clip: no decay on 1-d parameters (gains, biases) and the logit scale."
     decay, no_decay = [], []
@@ -108,6 +110,7 @@ def _param_groups(model, weight_decay):
         if p.requires_grad: (no_decay if p.ndim < 2 or 'logit_scale' in n or 'bias' in n else decay).append(p)
     return [{'params': decay, 'weight_decay': weight_decay}, {'params': no_decay, 'weight_decay': 0.0}]
 
+# %% ../nbs/03_finetune.ipynb #9b642c3c
 def _schedule(opt, total:int, warmup:int):
     "Linear warm-up for `warmup` steps, then cosine decay to zero at `total`."
     f = lambda s: (s + 1) / max(warmup, 1) if s < warmup else 0.5 * (1 + math.cos(math.pi * (s - warmup) / max(total - warmup, 1)))

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import json
 from dataclasses import dataclass
+from enum import IntEnum
 from pathlib import Path
 
 import faiss
@@ -16,12 +17,13 @@ import scipy.sparse as sp
 import torch
 from torch_geometric.data import HeteroData
 
-from .core import Config, atomic_write, get_logger, require, save_torch, load_torch
+from .core import Config, atomic_write, require, save_torch
 from .data import Dataset, Split
+from .embed import Embeddings
 
 # %% auto #0
-__all__ = ['EDGE_TYPES', 'similarity_edges', 'GraphConfig', 'build_graph', 'save_graph', 'load_graph', 'graph_summary',
-           'plot_degrees']
+__all__ = ['EDGE_TYPES', 'NODE_TYPES', 'similarity_edges', 'GraphConfig', 'build_graph', 'save_graph', 'load_graph', 'NodeType',
+           'FlatGraph', 'csr_by_target', 'flatten', 'in_sorted', 'graph_summary', 'plot_degrees']
 
 # %% ../nbs/04_graph.ipynb #97c34efa
 def similarity_edges(X:np.ndarray, # [N, d] L2-normalised vectors
@@ -70,23 +72,24 @@ def _bipartite(data:HeteroData, et:tuple, src, dst):
     data[et].edge_index = e
     data[(et[2], f'rev_{et[1]}', et[0])].edge_index = e.flip(0)
 
-def build_graph(ds:Dataset, emb:dict, split:Split, cfg:GraphConfig=GraphConfig()) -> HeteroData:
+# %% ../nbs/04_graph.ipynb #0b581f3c
+def build_graph(ds:Dataset, emb:Embeddings, split:Split, cfg:GraphConfig=GraphConfig()) -> HeteroData:
     "The training graph: training images, all keywords and scenes, and the typed edges among them."
     tr = np.asarray(split.train)
     data = HeteroData()
-    data['image'].x = torch.as_tensor(emb['image'][tr]); data['image'].row = torch.as_tensor(tr)
-    data['keyword'].x = torch.as_tensor(emb['keyword' if cfg.keyword_features == 'prompted' else 'keyword_raw'])
-    data['scene'].x = torch.as_tensor(emb['scene'])
+    data['image'].x = torch.as_tensor(emb.image[tr]); data['image'].row = torch.as_tensor(tr)
+    data['keyword'].x = torch.as_tensor(emb.keyword if cfg.keyword_features == 'prompted' else emb.keyword_raw)
+    data['scene'].x = torch.as_tensor(emb.scene)
     Y = ds.labels[tr].tocoo()
     _bipartite(data, EDGE_TYPES['has'], Y.row, Y.col)
-    scene = np.asarray(emb['image_scene'])[tr]
+    scene = np.asarray(emb.image_scene)[tr]
     if cfg.scene_edges:
         has = np.flatnonzero(scene >= 0); _bipartite(data, EDGE_TYPES['in'], has, scene[has])
     if cfg.image_knn or cfg.image_threshold:
-        data[EDGE_TYPES['similar_image']].edge_index = similarity_edges(emb['image'][tr], cfg.image_knn, cfg.image_threshold or None, cfg.sim_cap)
+        data[EDGE_TYPES['similar_image']].edge_index = similarity_edges(emb.image[tr], cfg.image_knn, cfg.image_threshold or None, cfg.sim_cap)
     if cfg.keyword_knn or cfg.keyword_threshold:
         data[EDGE_TYPES['similar_keyword']].edge_index = similarity_edges(data['keyword'].x.numpy(), cfg.keyword_knn, cfg.keyword_threshold or None, cfg.sim_cap)
-    data.keyword_names, data.scene_names = list(ds.keywords), list(emb['scene_names'])
+    data.keyword_names, data.scene_names = list(ds.keywords), list(emb.scene_names)
     return data
 
 # %% ../nbs/04_graph.ipynb #e5590cc8
@@ -100,6 +103,7 @@ def save_graph(data:HeteroData, path:str|Path) -> Path:
     atomic_write(path / 'graph.json', lambda p: p.write_text(json.dumps(meta)))
     return path
 
+# %% ../nbs/04_graph.ipynb #0ac2ad65
 def load_graph(path:str|Path) -> HeteroData:
     "Read what `save_graph` wrote."
     path = Path(path); t = torch.load(path / 'graph.pt', weights_only=True)
@@ -111,6 +115,59 @@ def load_graph(path:str|Path) -> HeteroData:
     data.keyword_names, data.scene_names = meta['keyword_names'], meta['scene_names']
     return data
 
+# %% ../nbs/04_graph.ipynb #1af03529
+class NodeType(IntEnum):
+    "Node types of the flat graph, in node-id order (images first, then keywords, then scenes)."
+    IMAGE = 0
+    KEYWORD = 1
+    SCENE = 2
+
+NODE_TYPES = tuple(t.name.lower() for t in NodeType)   # ('image', 'keyword', 'scene'): the HeteroData names
+
+# %% ../nbs/04_graph.ipynb #385ff974
+@dataclass
+class FlatGraph:
+    "A homogeneous view of the typed graph: features, node types, and incoming-edge CSR (by target node)."
+    x: torch.Tensor            # [n, d]
+    node_type: torch.Tensor    # [n] a `NodeType` per node
+    offset: dict               # first node id of each type
+    count: dict                # number of nodes of each type
+    rowptr: torch.Tensor       # [n+1] CSR over target nodes
+    col: torch.Tensor          # [E] source node of each incoming edge
+    @property
+    def num_nodes(self): return len(self.x)
+    @property
+    def edge_index(self) -> torch.Tensor:
+        "[2, E] (source, target) pairs."
+        return torch.stack([self.col, torch.repeat_interleave(torch.arange(self.num_nodes), self.rowptr.diff())])
+    def ids(self, ntype:str, local) -> torch.Tensor: return torch.as_tensor(local, dtype=torch.long) + self.offset[ntype]
+
+# %% ../nbs/04_graph.ipynb #afabd781
+def csr_by_target(src:torch.Tensor, dst:torch.Tensor, n:int) -> tuple[torch.Tensor, torch.Tensor]:
+    "CSR (rowptr over targets, sources) of a directed edge list; duplicate edges are removed."
+    code = torch.unique(dst * n + src)
+    dst, src = code // n, code % n
+    return torch.cat([torch.zeros(1, dtype=torch.long), torch.bincount(dst, minlength=n).cumsum(0)]), src
+
+# %% ../nbs/04_graph.ipynb #678cb2c7
+def flatten(data:HeteroData) -> FlatGraph:
+    "The homogeneous view of a graph built by `build_graph` (node order: images, keywords, scenes)."
+    sizes = {t: data[t].num_nodes if t in data.node_types else 0 for t in NODE_TYPES}
+    offset = dict(zip(NODE_TYPES, np.cumsum([0] + [sizes[t] for t in NODE_TYPES[:-1]]).tolist()))
+    x = torch.cat([data[t].x for t in NODE_TYPES if sizes[t]]).float()
+    ntype = torch.repeat_interleave(torch.arange(len(NodeType)), torch.tensor([sizes[t] for t in NODE_TYPES]))
+    e = [data[et].edge_index + torch.tensor([[offset[et[0]]], [offset[et[2]]]]) for et in data.edge_types]
+    e = torch.cat(e, 1) if e else torch.zeros((2, 0), dtype=torch.long)
+    rowptr, col = csr_by_target(e[0], e[1], len(x))
+    return FlatGraph(x, ntype, offset, sizes, rowptr, col)
+
+# %% ../nbs/04_graph.ipynb #4fbbfed8
+def in_sorted(q:torch.Tensor, sorted_codes:torch.Tensor) -> torch.Tensor:
+    "Membership of `q` in a sorted 1-d tensor by binary search (torch.isin re-sorts its inputs on every call)."
+    if len(sorted_codes) == 0: return torch.zeros(q.shape, dtype=torch.bool)
+    i = torch.searchsorted(sorted_codes, q).clamp(max=len(sorted_codes) - 1)
+    return sorted_codes[i] == q
+
 # %% ../nbs/04_graph.ipynb #a3ad6e65
 def graph_summary(data:HeteroData) -> pd.DataFrame:
     "Counts per node type and per edge type (reverses listed separately), with mean and max degree at the source."
@@ -120,6 +177,7 @@ def graph_summary(data:HeteroData) -> pd.DataFrame:
         rows.append({'kind': 'edge', 'type': '–'.join(et), 'count': e.shape[1], 'mean_degree': float(deg.mean()), 'max_degree': int(deg.max())})
     return pd.DataFrame(rows)
 
+# %% ../nbs/04_graph.ipynb #a838271a
 def plot_degrees(data:HeteroData):
     "Degree histograms of each node type over all its edges (log count axis)."
     fig, axes = plt.subplots(1, len(data.node_types), figsize=(3.2 * len(data.node_types), 2.6))

@@ -11,9 +11,9 @@ import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 # %% auto #0
-__all__ = ['retrieval_ranks', 'retrieval_metrics', 'chunked_ranks', 'retrieve', 'in_batch_ranks', 'scorable_keywords',
-           'macro_auc', 'macro_ap', 'micro_auc', 'prf_at', 'threshold_sweep', 'best_threshold', 'topk_metrics',
-           'per_keyword']
+__all__ = ['retrieval_ranks', 'retrieval_metrics', 'chunked_ranks', 'retrieve', 'in_batch_ranks', 'dense_labels',
+           'scorable_keywords', 'macro_auc', 'macro_ap', 'micro_auc', 'prf_at', 'threshold_sweep', 'best_threshold',
+           'topk_metrics', 'per_keyword']
 
 # %% ../nbs/01a_metrics.ipynb #cbd620f0
 def _as_csr(positives, n_queries:int, n_gallery:int) -> sp.csr_matrix:
@@ -23,6 +23,7 @@ def _as_csr(positives, n_queries:int, n_gallery:int) -> sp.csr_matrix:
     if p.ndim == 1: return sp.csr_matrix((np.ones(len(p), bool), (np.arange(len(p)), p)), shape=(n_queries, n_gallery))
     return sp.csr_matrix(p.astype(bool))
 
+# %% ../nbs/01a_metrics.ipynb #715d8985
 def retrieval_ranks(scores:np.ndarray|torch.Tensor, # [Q, G] scores
                     positives, # [Q, G] 0/1 (dense or sparse), or [Q] index of the single correct item
                    ) -> np.ndarray:
@@ -52,6 +53,7 @@ def chunked_ranks(queries:torch.Tensor, gallery:torch.Tensor, positives, chunk:i
     q, g = torch.as_tensor(queries, dtype=torch.float32), torch.as_tensor(gallery, dtype=torch.float32)
     return np.concatenate([retrieval_ranks(q[i:i + chunk] @ g.T, P[i:i + chunk]) for i in range(0, len(q), chunk)])
 
+# %% ../nbs/01a_metrics.ipynb #96b99045
 def retrieve(a:torch.Tensor, b:torch.Tensor, positives, names:tuple[str, str]=('image', 'caption'), chunk:int=4096) -> dict:
     "Retrieval metrics in both directions between embeddings `a` [A, d] and `b` [B, d] with positives [A, B]."
     P = _as_csr(positives, len(a), len(b))
@@ -65,25 +67,31 @@ def in_batch_ranks(a:torch.Tensor, b:torch.Tensor, batch:int=64) -> np.ndarray:
                            for i in range(0, len(a), batch)])
 
 # %% ../nbs/01a_metrics.ipynb #8f3c64b9
-def _dense(Y): return np.asarray(Y.toarray() if sp.issparse(Y) else Y).astype(bool)
+def dense_labels(Y) -> np.ndarray:
+    "Labels [N, K] as a dense boolean array (from a sparse matrix or anything array-like)."
+    return np.asarray(Y.toarray() if sp.issparse(Y) else Y).astype(bool)
 
+# %% ../nbs/01a_metrics.ipynb #d1d000ef
 def scorable_keywords(Y) -> np.ndarray:
     "Mask of keyword columns with ≥1 positive and ≥1 negative."
-    pos = _dense(Y).sum(0); return (pos > 0) & (pos < _dense(Y).shape[0])
+    pos = dense_labels(Y).sum(0); return (pos > 0) & (pos < dense_labels(Y).shape[0])
 
+# %% ../nbs/01a_metrics.ipynb #dc0afaf6
 def macro_auc(Y, S:np.ndarray) -> tuple[float, int]:
     "Mean ROC AUC over scorable keyword columns, and the number of columns skipped."
-    Y, S = _dense(Y), np.asarray(S); ok = scorable_keywords(Y)
+    Y, S = dense_labels(Y), np.asarray(S); ok = scorable_keywords(Y)
     return float(roc_auc_score(Y[:, ok], S[:, ok], average='macro')), int((~ok).sum())
 
+# %% ../nbs/01a_metrics.ipynb #8997e692
 def macro_ap(Y, S:np.ndarray) -> tuple[float, int]:
     "Mean average precision over scorable keyword columns, and the number skipped."
-    Y, S = _dense(Y), np.asarray(S); ok = scorable_keywords(Y)
+    Y, S = dense_labels(Y), np.asarray(S); ok = scorable_keywords(Y)
     return float(average_precision_score(Y[:, ok], S[:, ok], average='macro')), int((~ok).sum())
 
+# %% ../nbs/01a_metrics.ipynb #ab57238c
 def micro_auc(Y, S:np.ndarray) -> float:
     "ROC AUC over all (image, keyword) pairs."
-    return float(roc_auc_score(_dense(Y).ravel(), np.asarray(S).ravel()))
+    return float(roc_auc_score(dense_labels(Y).ravel(), np.asarray(S).ravel()))
 
 # %% ../nbs/01a_metrics.ipynb #c20bb06c
 def _counts(Yd:np.ndarray, S:np.ndarray, t:float):
@@ -91,9 +99,10 @@ def _counts(Yd:np.ndarray, S:np.ndarray, t:float):
     P = S >= t
     return (P & Yd).sum(0), P.sum(0), Yd.sum(0)
 
+# %% ../nbs/01a_metrics.ipynb #ad986a53
 def prf_at(Y, S:np.ndarray, t:float) -> dict:
     "Micro and macro precision/recall/F1 at threshold t (macro over keywords with ≥1 positive)."
-    Yd, S = _dense(Y), np.asarray(S)
+    Yd, S = dense_labels(Y), np.asarray(S)
     tp, pred, pos = _counts(Yd, S, t); ok = pos > 0
     f1 = lambda p, r: np.where(p + r > 0, 2 * p * r / np.where(p + r > 0, p + r, 1), 0.0)
     mp, mr = tp.sum() / max(pred.sum(), 1), tp.sum() / max(pos.sum(), 1)
@@ -102,12 +111,14 @@ def prf_at(Y, S:np.ndarray, t:float) -> dict:
             'macro_precision': float(kp[ok].mean()), 'macro_recall': float(kr[ok].mean()), 'macro_f1': float(f1(kp, kr)[ok].mean()),
             'keywords_skipped': int((~ok).sum())}
 
+# %% ../nbs/01a_metrics.ipynb #6001dd98
 def threshold_sweep(Y, S:np.ndarray, thresholds:Sequence[float]|None=None, n:int=101) -> 'pd.DataFrame':
     "`prf_at` over a grid (default: `n` quantiles of S), one row per threshold."
     import pandas as pd
     ts = np.unique(np.quantile(np.asarray(S), np.linspace(0, 1, n))) if thresholds is None else thresholds
     return pd.DataFrame([prf_at(Y, S, t) for t in ts])
 
+# %% ../nbs/01a_metrics.ipynb #b5c1ab79
 def best_threshold(sweep:'pd.DataFrame', by:str='macro_f1') -> float:
     "The threshold of the first row with the highest `by` (choose it on validation, apply it unchanged to test)."
     return float(sweep.threshold.iloc[int(np.argmax(sweep[by].to_numpy()))])
@@ -115,16 +126,17 @@ def best_threshold(sweep:'pd.DataFrame', by:str='macro_f1') -> float:
 # %% ../nbs/01a_metrics.ipynb #d83344ca
 def topk_metrics(Y, S:np.ndarray, ks:Sequence[int]=(1, 3, 5)) -> dict:
     "precision@k and recall@k of each image's k best keywords (recall over images with ≥1 positive)."
-    Yd, S = _dense(Y), np.asarray(S); order = np.argsort(-S, axis=1, kind='stable'); pos = Yd.sum(1); out = {}
+    Yd, S = dense_labels(Y), np.asarray(S); order = np.argsort(-S, axis=1, kind='stable'); pos = Yd.sum(1); out = {}
     for k in ks:
         hits = np.take_along_axis(Yd, order[:, :k], 1).sum(1)
         out[f'P@{k}'] = float((hits / k).mean()); out[f'R@{k}'] = float((hits[pos > 0] / pos[pos > 0]).mean())
     return out
 
+# %% ../nbs/01a_metrics.ipynb #d5ddfb22
 def per_keyword(Y, S:np.ndarray, t:float, names:Sequence[str]|None=None) -> 'pd.DataFrame':
     "Precision and recall at threshold t, average precision and prevalence of every keyword (NaN AP without positives)."
     import pandas as pd
-    Yd, S = _dense(Y), np.asarray(S); tp, pred, pos = _counts(Yd, S, t)
+    Yd, S = dense_labels(Y), np.asarray(S); tp, pred, pos = _counts(Yd, S, t)
     ap = [average_precision_score(Yd[:, k], S[:, k]) if 0 < pos[k] < len(Yd) else np.nan for k in range(Yd.shape[1])]
     return pd.DataFrame({'keyword': names if names is not None else np.arange(Yd.shape[1]), 'prevalence': pos / len(Yd),
                          'precision': np.where(pred > 0, tp / np.maximum(pred, 1), 0.0), 'recall': np.where(pos > 0, tp / np.maximum(pos, 1), np.nan),

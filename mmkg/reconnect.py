@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_reconnect.ipynb #acc258b7
 from __future__ import annotations
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable, Literal
 
 import faiss
@@ -14,7 +14,8 @@ import torch.nn.functional as F
 
 from .core import Config, Skips, require
 from .metrics import macro_auc, micro_auc
-from .sage import FlatGraph, SAGE, csr_by_target, embed_graph
+from .graph import FlatGraph, NodeType, csr_by_target
+from .sage import SAGE, embed_graph
 
 # %% auto #0
 __all__ = ['ReconnectConfig', 'Attached', 'reconnect', 'link_embeddings', 'link_scores', 'make_validator']
@@ -33,6 +34,7 @@ class ReconnectConfig(Config):
         require(-1 <= self.threshold <= 1, self, 'threshold', 'must be a cosine in [-1, 1]')
         require(self.clip_keywords >= 0, self, 'clip_keywords', 'must be ≥ 0')
 
+# %% ../nbs/06_reconnect.ipynb #901cc6a0
 @dataclass
 class Attached:
     "The training graph with held-out images attached: the graph, their node ids, and counted skips."
@@ -46,6 +48,7 @@ def _topk(base:np.ndarray, queries:np.ndarray, m:int):
     index = faiss.IndexFlatIP(base.shape[1]); index.add(np.ascontiguousarray(base, np.float32))
     return index.search(np.ascontiguousarray(queries, np.float32), min(m, len(base)))
 
+# %% ../nbs/06_reconnect.ipynb #ca241c55
 def reconnect(g:FlatGraph, new_x:torch.Tensor, cfg:ReconnectConfig=ReconnectConfig(),
               new_scene:np.ndarray|None=None, # scene index per new image (-1: unknown), for `scene`
              ) -> Attached:
@@ -70,7 +73,7 @@ def reconnect(g:FlatGraph, new_x:torch.Tensor, cfg:ReconnectConfig=ReconnectConf
         src, dst = torch.cat([src, torch.as_tensor(kws[I.ravel()])]), torch.cat([dst, new.repeat_interleave(I.shape[1])])
     old = g.edge_index
     rowptr, col = csr_by_target(torch.cat([old[0], src.long()]), torch.cat([old[1], dst.long()]), n0 + V)
-    graph = FlatGraph(torch.cat([g.x, new_x.float()]), torch.cat([g.node_type, torch.zeros(V, dtype=torch.long)]),
+    graph = FlatGraph(torch.cat([g.x, new_x.float()]), torch.cat([g.node_type, torch.full((V,), NodeType.IMAGE)]),
                       g.offset, g.count, rowptr, col)
     return Attached(graph, new, skips)
 
@@ -81,11 +84,13 @@ def link_embeddings(model:SAGE, att:Attached) -> tuple[torch.Tensor, torch.Tenso
     g = att.graph; kw = slice(g.offset['keyword'], g.offset['keyword'] + g.count['keyword'])
     return z[att.new_ids], z[kw]
 
+# %% ../nbs/06_reconnect.ipynb #edcb8494
 def link_scores(model:SAGE, att:Attached) -> np.ndarray:
     "Cosine scores [V, K] of the attached images against all keywords."
     zi, zk = link_embeddings(model, att)
     return (zi @ zk.T).numpy()
 
+# %% ../nbs/06_reconnect.ipynb #0e04ecf9
 def make_validator(g:FlatGraph, val_x:torch.Tensor, val_labels, cfg:ReconnectConfig=ReconnectConfig(),
                    val_scene:np.ndarray|None=None) -> Callable[[SAGE], dict]:
     "A `validate(model)` for `train_sage`: macro and micro ROC AUC of validation images attached by `cfg`."

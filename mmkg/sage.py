@@ -13,61 +13,16 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch_geometric.data import HeteroData
 from torch_geometric.nn import SAGEConv
 
 from .core import BestEpoch, Config, get_logger, progress, require, seed_everything
+from .graph import NODE_TYPES, FlatGraph, NodeType, in_sorted
 
 # %% auto #0
-__all__ = ['NODE_TYPES', 'FlatGraph', 'csr_by_target', 'flatten', 'in_sorted', 'sample_neighbors', 'SageConfig', 'SAGE',
-           'sampled_forward', 'adjacency', 'embed_graph', 'positive_links', 'sample_negatives', 'link_loss',
-           'SageResult', 'train_sage', 'plot_sage_history']
+__all__ = ['sample_neighbors', 'SageConfig', 'TrainConfig', 'SAGE', 'sampled_forward', 'adjacency', 'embed_graph',
+           'positive_links', 'sample_negatives', 'LinkLoss', 'SageResult', 'train_sage', 'plot_sage_history']
 
-# %% ../nbs/05_sage.ipynb #561dc3a8
-NODE_TYPES = ('image', 'keyword', 'scene')
-
-@dataclass
-class FlatGraph:
-    "A homogeneous view of the typed graph: features, node types, and incoming-edge CSR (by target node)."
-    x: torch.Tensor            # [n, d]
-    node_type: torch.Tensor    # [n] index into NODE_TYPES
-    offset: dict               # first node id of each type
-    count: dict                # number of nodes of each type
-    rowptr: torch.Tensor       # [n+1] CSR over target nodes
-    col: torch.Tensor          # [E] source node of each incoming edge
-    @property
-    def num_nodes(self): return len(self.x)
-    @property
-    def edge_index(self) -> torch.Tensor:
-        "[2, E] (source, target) pairs."
-        return torch.stack([self.col, torch.repeat_interleave(torch.arange(self.num_nodes), self.rowptr.diff())])
-    def ids(self, ntype:str, local) -> torch.Tensor: return torch.as_tensor(local, dtype=torch.long) + self.offset[ntype]
-
-def csr_by_target(src:torch.Tensor, dst:torch.Tensor, n:int) -> tuple[torch.Tensor, torch.Tensor]:
-    "CSR (rowptr over targets, sources) of a directed edge list; duplicate edges are removed."
-    code = torch.unique(dst * n + src)
-    dst, src = code // n, code % n
-    return torch.cat([torch.zeros(1, dtype=torch.long), torch.bincount(dst, minlength=n).cumsum(0)]), src
-
-def flatten(data:HeteroData) -> FlatGraph:
-    "The homogeneous view of a graph built by `build_graph` (node order: images, keywords, scenes)."
-    sizes = {t: data[t].num_nodes if t in data.node_types else 0 for t in NODE_TYPES}
-    offset = dict(zip(NODE_TYPES, np.cumsum([0] + [sizes[t] for t in NODE_TYPES[:-1]]).tolist()))
-    x = torch.cat([data[t].x for t in NODE_TYPES if sizes[t]]).float()
-    ntype = torch.repeat_interleave(torch.arange(3), torch.tensor([sizes[t] for t in NODE_TYPES]))
-    e = [data[et].edge_index + torch.tensor([[offset[et[0]]], [offset[et[2]]]]) for et in data.edge_types]
-    e = torch.cat(e, 1) if e else torch.zeros((2, 0), dtype=torch.long)
-    rowptr, col = csr_by_target(e[0], e[1], len(x))
-    return FlatGraph(x, ntype, offset, sizes, rowptr, col)
-
-# %% ../nbs/05_sage.ipynb #1f59f7a3
-def in_sorted(q:torch.Tensor, sorted_codes:torch.Tensor) -> torch.Tensor:
-    "Membership of `q` in a sorted 1-d tensor by binary search (torch.isin re-sorts its inputs on every call)."
-    if len(sorted_codes) == 0: return torch.zeros(q.shape, dtype=torch.bool)
-    i = torch.searchsorted(sorted_codes, q).clamp(max=len(sorted_codes) - 1)
-    return sorted_codes[i] == q
-
-#| export
+# %% ../nbs/05_sage.ipynb #e9b5ad44
 def _sample_expand(g, targets, fanout, gen, exclude):
     "Low-degree targets: expand every incoming edge, random key each, keep the `fanout` smallest keys per target."
     deg = g.rowptr[targets + 1] - g.rowptr[targets]
@@ -80,6 +35,7 @@ def _sample_expand(g, targets, fanout, gen, exclude):
     order = torch.argsort(seg.double() + torch.rand(len(seg), generator=gen, dtype=torch.float64), stable=True)
     return _first_per_segment(src[order], seg[order], len(targets), fanout)
 
+# %% ../nbs/05_sage.ipynb #969eb16b
 def _first_per_segment(src, seg, n_seg, k):
     "Keep the first `k` entries of each segment (entries already grouped by segment, in priority order)."
     counts = torch.bincount(seg, minlength=n_seg)
@@ -87,6 +43,7 @@ def _first_per_segment(src, seg, n_seg, k):
     keep = rank < k
     return src[keep], seg[keep]
 
+# %% ../nbs/05_sage.ipynb #0af5ded8
 def _sample_draw(g, targets, fanout, gen, exclude, draws):
     "Hubs: `draws` uniform draws with replacement per target; the first `fanout` distinct edges are a uniform sample without replacement."
     deg = g.rowptr[targets + 1] - g.rowptr[targets]
@@ -101,6 +58,7 @@ def _sample_draw(g, targets, fanout, gen, exclude, draws):
     keep = first[inv] == idx                              # first draw of each distinct edge
     return _first_per_segment(src[keep], seg[keep], len(targets), fanout)
 
+# %% ../nbs/05_sage.ipynb #74c352bd
 def sample_neighbors(g:FlatGraph, targets:torch.Tensor, fanout:int, gen:torch.Generator,
                      exclude:torch.Tensor|None=None, # sorted codes src*n+dst of edges that may not be used
                      hub_degree:int|None=None, # targets with more incoming edges are sampled by draws (default 8·fanout)
@@ -119,12 +77,20 @@ def sample_neighbors(g:FlatGraph, targets:torch.Tensor, fanout:int, gen:torch.Ge
 # %% ../nbs/05_sage.ipynb #9972717d
 @dataclass(frozen=True)
 class SageConfig(Config):
-    "GraphSAGE model and training settings."
+    "The GraphSAGE architecture (what `SAGE` is); how it is trained is a `TrainConfig`."
     hidden: int = 256
     dropout: float = 0.2
     project: bool = False            # a linear input projection (to `hidden`) before the first layer
     residual: bool = True            # add the (projected) input to the output
     type_embedding: bool = True
+    def check(self):
+        require(0 <= self.dropout < 1, self, 'dropout', 'must be in [0, 1)')
+        require(self.hidden > 0, self, 'hidden', 'must be positive')
+
+# %% ../nbs/05_sage.ipynb #ac8baea0
+@dataclass(frozen=True)
+class TrainConfig(Config):
+    "How SAGE is trained — sampling, negatives, loss, optimiser, schedule, seed — held outside the model, as PyG's loaders hold them."
     fanout: tuple[int, ...] = (3, 3) # neighbours sampled per hop (hop 1 = the layer next to the output)
     loss: Literal['bce', 'infonce', 'bce_raw'] = 'bce'   # bce: learned scale+bias; infonce: learned temperature; bce_raw: the original
     negatives: int = 1               # uniform negatives per positive (true positives excluded)
@@ -138,8 +104,7 @@ class SageConfig(Config):
     def check(self):
         require(len(self.fanout) == 2, self, 'fanout', 'one fanout per layer: two layers')
         require(all(f > 0 for f in self.fanout), self, 'fanout', 'every fanout must be positive')
-        require(0 <= self.dropout < 1, self, 'dropout', 'must be in [0, 1)')
-        for f in ('hidden', 'negatives', 'batch_size', 'epochs', 'patience'): require(getattr(self, f) > 0, self, f, 'must be positive')
+        for f in ('negatives', 'batch_size', 'epochs', 'patience'): require(getattr(self, f) > 0, self, f, 'must be positive')
         require(self.lr > 0, self, 'lr', 'must be positive')
 
 # %% ../nbs/05_sage.ipynb #59a3ef36
@@ -153,7 +118,6 @@ class SAGE(nn.Module):
         if self.type_emb is not None: nn.init.zeros_(self.type_emb.weight)
         self.conv1, self.conv2 = SAGEConv(d, cfg.hidden, aggr='mean'), SAGEConv(cfg.hidden, d, aggr='mean')
         self.norm, self.drop = nn.BatchNorm1d(cfg.hidden), nn.Dropout(cfg.dropout)
-        self.scale, self.bias = nn.Parameter(torch.tensor(10.0)), nn.Parameter(torch.tensor(-5.0))  # for loss='bce'
 
     def inputs(self, x:torch.Tensor, node_type:torch.Tensor) -> torch.Tensor:
         "Layer-0 states: (projected) features plus the type embedding."
@@ -171,9 +135,11 @@ class SAGE(nn.Module):
         return out + h0_dst if self.cfg.residual else out
 
 # %% ../nbs/05_sage.ipynb #d6f2cb0a
-def sampled_forward(model:SAGE, g:FlatGraph, targets:torch.Tensor, gen:torch.Generator, exclude=None) -> torch.Tensor:
+def sampled_forward(model:SAGE, g:FlatGraph, targets:torch.Tensor, gen:torch.Generator,
+                    fanout:Sequence[int]=(3, 3), # neighbours sampled per hop (hop 1 next to the targets)
+                    exclude=None) -> torch.Tensor:
     "Output embeddings of `targets` computed from sampled 2-hop neighbourhoods."
-    f1, f2 = model.cfg.fanout
+    f1, f2 = fanout
     s1, d1 = sample_neighbors(g, targets, f1, gen, exclude)              # hop 1 → targets
     n1, inv1 = torch.unique(torch.cat([targets, s1]), return_inverse=True)
     t_in_1 = inv1[:len(targets)]                                         # targets' positions in n1
@@ -193,6 +159,7 @@ def adjacency(g:FlatGraph) -> torch.Tensor:
         warnings.simplefilter('ignore', UserWarning)
         return torch.sparse_csr_tensor(g.rowptr, g.col, torch.ones(len(g.col)), (g.num_nodes, g.num_nodes))
 
+# %% ../nbs/05_sage.ipynb #2a74680d
 @torch.inference_mode()
 def embed_graph(model:SAGE, g:FlatGraph) -> torch.Tensor:
     "Output embeddings of every node of `g` (eval mode, full neighbourhoods)."
@@ -207,9 +174,11 @@ def embed_graph(model:SAGE, g:FlatGraph) -> torch.Tensor:
 def positive_links(g:FlatGraph, scene_positives:bool=True) -> torch.Tensor:
     "[2, P] (image id, keyword-or-scene id) training links, in flat ids."
     s, t = g.edge_index
-    keep = (g.node_type[s] == 0) & ((g.node_type[t] == 1) | (scene_positives & (g.node_type[t] == 2)))
+    ts, tt = g.node_type[s], g.node_type[t]
+    keep = (ts == NodeType.IMAGE) & ((tt == NodeType.KEYWORD) | (scene_positives & (tt == NodeType.SCENE)))
     return torch.stack([s[keep], t[keep]])
 
+# %% ../nbs/05_sage.ipynb #a65f455a
 def sample_negatives(g:FlatGraph, pos:torch.Tensor, k:int, all_pos_codes:torch.Tensor, gen:torch.Generator) -> torch.Tensor:
     "[2, P*k] (image, node of the positive's type) pairs that are not positives; images with no possible negative dropped."
     img, t = pos[0].repeat(k), pos[1].repeat(k)
@@ -224,17 +193,22 @@ def sample_negatives(g:FlatGraph, pos:torch.Tensor, k:int, all_pos_codes:torch.T
     return torch.stack([img[ok], neg[ok]])
 
 # %% ../nbs/05_sage.ipynb #40c1d0c3
-def link_loss(model:SAGE, z_pos:tuple, z_neg:tuple, k:int) -> torch.Tensor:
-    "Loss of positive and negative link embeddings (pairs of [P, d] and [P*k, d])."
-    cp, cn = F.cosine_similarity(*z_pos), F.cosine_similarity(*z_neg)
-    kind = model.cfg.loss
-    if kind == 'bce_raw': logits_p, logits_n = cp, cn
-    else: logits_p, logits_n = model.scale * cp + model.bias, model.scale * cn + model.bias
-    if kind == 'infonce' and len(cn) == len(cp) * k:
-        logits = torch.cat([model.scale * cp[:, None], model.scale * cn.view(k, -1).T], 1)
-        return F.cross_entropy(logits, torch.zeros(len(cp), dtype=torch.long))
-    y = torch.cat([torch.ones_like(logits_p), torch.zeros_like(logits_n)])
-    return F.binary_cross_entropy_with_logits(torch.cat([logits_p, logits_n]), y)
+class LinkLoss(nn.Module):
+    "Loss of positive and negative links from the cosine of their embeddings; owns its learned scale (temperature) and bias."
+    def __init__(self, kind:Literal['bce', 'infonce', 'bce_raw']='bce'):
+        super().__init__()
+        self.kind = kind
+        self.scale, self.bias = nn.Parameter(torch.tensor(10.0)), nn.Parameter(torch.tensor(-5.0))
+    def forward(self, z_pos:tuple, z_neg:tuple, k:int) -> torch.Tensor:
+        "`z_pos`, `z_neg`: pairs of [P, d] and [P*k, d] embeddings (negatives grouped by round: row r*P + i is for positive i)."
+        cp, cn = F.cosine_similarity(*z_pos), F.cosine_similarity(*z_neg)
+        if self.kind == 'infonce':
+            if len(cn) != len(cp) * k: raise ValueError(f"loss='infonce' needs {k} negatives per positive: got {len(cn)} for {len(cp)} positives")
+            logits = torch.cat([self.scale * cp[:, None], self.scale * cn.view(k, -1).T], 1)
+            return F.cross_entropy(logits, torch.zeros(len(cp), dtype=torch.long))
+        logits_p, logits_n = (cp, cn) if self.kind == 'bce_raw' else (self.scale * cp + self.bias, self.scale * cn + self.bias)
+        y = torch.cat([torch.ones_like(logits_p), torch.zeros_like(logits_n)])
+        return F.binary_cross_entropy_with_logits(torch.cat([logits_p, logits_n]), y)
 
 # %% ../nbs/05_sage.ipynb #01f01b7b
 @dataclass
@@ -245,13 +219,15 @@ class SageResult:
     best_epoch: int
     best: dict
 
-def train_sage(g:FlatGraph, cfg:SageConfig=SageConfig(),
+# %% ../nbs/05_sage.ipynb #2efbba34
+def train_sage(g:FlatGraph, cfg:TrainConfig=TrainConfig(),
                validate:Callable[[SAGE], dict]|None=None, # returns metrics with 'val_macro_auc' (higher is better)
+               arch:SageConfig=SageConfig(), # the model's architecture
                device:str='cpu') -> SageResult:
-    "Train GraphSAGE on the training links of `g`; select the best epoch by `validate`."
+    "Train a `SAGE(arch)` on the training links of `g` as `cfg` says; select the best epoch by `validate`."
     seed_everything(cfg.seed); gen = torch.Generator().manual_seed(cfg.seed)
-    model, log = SAGE(g.x.shape[1], cfg), get_logger('mmkg.sage')
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    model, loss_head, log = SAGE(g.x.shape[1], arch), LinkLoss(cfg.loss), get_logger('mmkg.sage')
+    opt = torch.optim.Adam([*model.parameters(), *loss_head.parameters()], lr=cfg.lr, weight_decay=cfg.weight_decay)
     pos_all = positive_links(g, cfg.scene_positives)
     codes_all = torch.sort(torch.cat([pos_all[0] * g.num_nodes + pos_all[1], pos_all[1] * g.num_nodes + pos_all[0]])).values
     hist, keeper = [], BestEpoch(model, cfg.patience)
@@ -263,9 +239,9 @@ def train_sage(g:FlatGraph, cfg:SageConfig=SageConfig(),
             neg = sample_negatives(g, pos, cfg.negatives, codes_all, gen)
             exclude = torch.sort(torch.cat([pos[0] * g.num_nodes + pos[1], pos[1] * g.num_nodes + pos[0]])).values
             nodes, inv = torch.unique(torch.cat([pos.flatten(), neg.flatten()]), return_inverse=True)
-            z = sampled_forward(model, g, nodes, gen, exclude)
+            z = sampled_forward(model, g, nodes, gen, cfg.fanout, exclude)
             ip, inn = inv[:pos.numel()].view(2, -1), inv[pos.numel():].view(2, -1)
-            loss = link_loss(model, (z[ip[0]], z[ip[1]]), (z[inn[0]], z[inn[1]]), cfg.negatives)
+            loss = loss_head((z[ip[0]], z[ip[1]]), (z[inn[0]], z[inn[1]]), cfg.negatives)
             opt.zero_grad(); loss.backward(); opt.step(); losses.append(loss.item())
         rec = {'epoch': epoch, 'loss': float(np.mean(losses)), 'seconds': time.perf_counter() - t0}
         rec |= validate(model) if validate else {}

@@ -41,8 +41,10 @@ class SearchConfig(Config):
         require(0 <= self.weight <= 1, self, 'weight', 'must be in [0, 1]')
         require(self.tau > 0, self, 'tau', 'must be positive')
 
+# %% ../nbs/09_search.ipynb #d338b3c8
 def _f32(x) -> np.ndarray: return np.ascontiguousarray(np.asarray(x, np.float32))
 
+# %% ../nbs/09_search.ipynb #4494bf11
 def build_index(vectors:np.ndarray, cfg:SearchConfig=SearchConfig()) -> faiss.Index:
     "A faiss inner-product index over `vectors` [n, d] (normalise them first for cosine)."
     X = _f32(vectors); n, d = X.shape
@@ -56,6 +58,7 @@ def build_index(vectors:np.ndarray, cfg:SearchConfig=SearchConfig()) -> faiss.In
         index.train(X); index.nprobe = cfg.nprobe
     index.add(X); return index
 
+# %% ../nbs/09_search.ipynb #95fe10ae
 def recall_at_k(found:np.ndarray, exact:np.ndarray, k:int=10) -> float:
     "Mean share of the exact top-k ids that an approximate search found in its top k."
     f, e = np.asarray(found)[:, :k], np.asarray(exact)[:, :k]
@@ -64,6 +67,7 @@ def recall_at_k(found:np.ndarray, exact:np.ndarray, k:int=10) -> float:
 # %% ../nbs/09_search.ipynb #37b716ff
 def _tokens(texts:Sequence[str]): return bm25s.tokenize(list(texts), stopwords='en', return_ids=False, show_progress=False)
 
+# %% ../nbs/09_search.ipynb #e5635042
 class TextIndex:
     "BM25 over one document per gallery item; a gallery without any words (no captions) has no documents and finds nothing."
     def __init__(self, docs:Sequence[str]|None=None):
@@ -102,6 +106,7 @@ def _top(M:sp.csr_matrix, top:int) -> tuple[np.ndarray, np.ndarray]:
     ids[~np.isfinite(sc)] = -1; sc[~np.isfinite(sc)] = 0
     return sc, ids
 
+# %% ../nbs/09_search.ipynb #19e09e37
 def rrf_fuse(results:Sequence[tuple[np.ndarray, np.ndarray]], n_items:int, k:int=60, top:int=10):
     "Reciprocal rank fusion of [(scores, ids)] candidate lists: Σ 1 / (k + rank), rank from 1."
     rows, cols, vals = [], [], []
@@ -110,6 +115,7 @@ def rrf_fuse(results:Sequence[tuple[np.ndarray, np.ndarray]], n_items:int, k:int
     M = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(len(results[0][1]), n_items))
     return _top(M, top)
 
+# %% ../nbs/09_search.ipynb #9360716f
 def weighted_fuse(results:Sequence[tuple[np.ndarray, np.ndarray]], weights:Sequence[float], n_items:int, top:int=10):
     "Weighted sum of per-query min–max normalised scores over each source's candidates (a missing candidate counts 0)."
     rows, cols, vals = [], [], []
@@ -124,6 +130,7 @@ def weighted_fuse(results:Sequence[tuple[np.ndarray, np.ndarray]], weights:Seque
 # %% ../nbs/09_search.ipynb #c0e3aa9f
 def _unit(x): x = _f32(x); return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
+# %% ../nbs/09_search.ipynb #e3a158b8
 class ImageSearch:
     "Text, image and keyword search over a gallery in one embedding space, with BM25 and hybrid ranking."
     def __init__(self, image_vectors, docs:Sequence[str], keyword_names:Sequence[str], keyword_vectors,
@@ -182,6 +189,7 @@ class ImageSearch:
         s.index, s.text = faiss.read_index(str(path / 'index.faiss')), TextIndex.load(path / 'bm25')
         return s
 
+# %% ../nbs/09_search.ipynb #57ce5b4e
 def sage_text_encoder(encode_clip_text:Callable, keyword_clip:np.ndarray, keyword_sage:np.ndarray, tau:float=0.05) -> Callable:
     "Texts → SAGE space: softmax(CLIP(text)·CLIP(keywords) / tau) weights the keywords' SAGE embeddings."
     Kc, Ks = _unit(keyword_clip), _unit(keyword_sage)
@@ -201,6 +209,7 @@ def caption_queries(captions:pd.DataFrame, images:Sequence[int]) -> tuple[list[s
     docs = [rest.get(i, '') for i in range(len(images))]
     return first.caption.tolist(), docs, first.row.to_numpy()
 
+# %% ../nbs/09_search.ipynb #42b16dd2
 def evaluate_search(engine:ImageSearch, queries:Sequence[str], truth:np.ndarray, modes=('bm25', 'vector', 'rrf', 'weighted')) -> pd.DataFrame:
     "R@1/5/10 and MRR@k of the true image of each query, per search mode, over the whole gallery."
     rows = []

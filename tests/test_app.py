@@ -1,5 +1,5 @@
 """The search app in a real browser: start it on localhost, type a query in headless Chromium, see result images."""
-import json, os, shutil, socket, subprocess, sys, time, urllib.request
+import shutil, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 import psutil
 import pytest

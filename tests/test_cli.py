@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO
 
 MMKG = shutil.which('mmkg', path=str(Path(sys.executable).parent)) or 'mmkg'
 SMALL = {'n_images': 80, 'clip_pretrain_images': 80, 'sage_epochs': 2, 'finetune': False, 'n_boot': 50, 'methods': ['scene']}

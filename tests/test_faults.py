@@ -3,7 +3,6 @@
 Every bad input must end in a one-line error that names the bad item, or in a counted skip that the run summary
 reports — and what was already computed must survive (a rerun loads it)."""
 import json, shutil
-from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,11 +12,11 @@ from sklearn.metrics import roc_auc_score
 
 from mmkg.core import ConfigError, StageCache
 from mmkg.data import DataError, GeneratorConfig, ImageError, load_coco, load_generated, load_table, split_images, verify_images
-from mmkg.embed import EmbedConfig, EmbeddingCacheError, WeightsError, embed_dataset, embed_images, load_clip
-from mmkg.graph import GraphConfig, build_graph
+from mmkg.embed import EmbedConfig, EmbeddingCacheError, Embeddings, WeightsError, embed_dataset, embed_images, load_clip
+from mmkg.graph import GraphConfig, build_graph, flatten
 from mmkg.metrics import macro_auc
 from mmkg.reconnect import ReconnectConfig, reconnect
-from mmkg.sage import SageConfig, flatten
+from mmkg.sage import SageConfig, TrainConfig
 
 INSTANCES = 'annotations/instances_val2017.json'
 
@@ -83,13 +82,13 @@ def test_corrupt_grayscale_cmyk_and_tiny_images(coco, clip, tmp_path):
     cache = StageCache(tmp_path / 'cache')
     first = embed_dataset(clip, ds, EmbedConfig(), cache)
     emb = first.value
-    assert emb['skips'] == {'unreadable image': 1} and emb['image_ok'].sum() == 19
+    assert emb.skips == {'unreadable image': 1} and emb.image_ok.sum() == 19
     bad_row = ds.images.path.tolist().index(str(files[0]))
-    assert not emb['image_ok'][bad_row] and np.isfinite(emb['image'][emb['image_ok']]).all()
+    assert not emb.image_ok[bad_row] and np.isfinite(emb.image[emb.image_ok]).all()
     with pytest.raises(ImageError, match=files[0].name) as e: embed_images(clip, [str(files[0])], on_error='raise')
     assert files[0].name in str(e.value) and one_line(e)
     again = embed_dataset(clip, ds, EmbedConfig(), cache)                     # nothing already computed is lost
-    assert again.hit and np.array_equal(again.value['image'], emb['image'])
+    assert again.hit and np.array_equal(again.value.image, emb.image)
 
 def test_verify_images_counts_corrupt_files(coco):
     images_of(coco)[7].write_bytes(b'\xff\xd8\xff not a jpeg')
@@ -120,14 +119,15 @@ def test_embedding_cache_of_another_model_or_dimension(coco_mini, clip, tmp_path
     cache = StageCache(tmp_path / 'cache')
     res = embed_dataset(clip, ds, EmbedConfig(), cache)
     path = cache.path('embed', res.key)
-    for field, value in (('dim', 7), ('model', 'ViT-B-32')):
-        art = torch.load(path, weights_only=False); art[field] = value; torch.save(art, path)
+    for field, value in (('image', np.zeros((len(ds), 7), np.float32)), ('model', 'ViT-B-32')):
+        art = torch.load(path, weights_only=False); setattr(art, field, value); torch.save(art, path)
         with pytest.raises(EmbeddingCacheError) as e: embed_dataset(clip, ds, EmbedConfig(), cache)
-        assert str(value) in str(e.value) and one_line(e)
+        assert ('dim=7' if field == 'image' else str(value)) in str(e.value) and one_line(e)
 
 @pytest.mark.parametrize('make, item', [
-    (lambda: SageConfig.from_dict({'fanuot': [3, 3]}), "'fanuot'"),
-    (lambda: SageConfig(fanout=(3, -1)), 'fanout'),
+    (lambda: TrainConfig.from_dict({'fanuot': [3, 3]}), "'fanuot'"),
+    (lambda: TrainConfig(fanout=(3, -1)), 'fanout'),
+    (lambda: SageConfig(dropout=1.5), 'dropout'),
     (lambda: split_images(load_generated(GeneratorConfig(n_images=20)), (0.7, 0.2, 0.2)), 'fractions'),
     (lambda: GraphConfig(image_knn=-1), 'image_knn'),
     (lambda: ReconnectConfig(method='nearest'), 'method'),
@@ -140,12 +140,12 @@ def test_bad_config_values(make, item, tmp_path, monkeypatch):
 def test_held_out_image_without_scene_is_counted(cache):
     ds = load_generated(GeneratorConfig(n_images=60, seed=4), cache)
     split = split_images(ds, seed=0)
-    emb = {'image': np.random.default_rng(0).normal(size=(60, 8)).astype(np.float32)}
-    emb |= {'keyword': np.eye(len(ds.keywords), 8, dtype=np.float32), 'scene': np.eye(len(ds.scenes), 8, k=1, dtype=np.float32),
-            'image_scene': ds.images.scene.to_numpy(), 'scene_names': ds.scenes}
+    kw = np.eye(len(ds.keywords), 8, dtype=np.float32)
+    emb = Embeddings(image=np.random.default_rng(0).normal(size=(60, 8)).astype(np.float32), keyword=kw, keyword_raw=kw,
+                     scene=np.eye(len(ds.scenes), 8, k=1, dtype=np.float32), image_scene=ds.images.scene.to_numpy(), scene_names=ds.scenes)
     g = flatten(build_graph(ds, emb, split))
     scene = ds.images.scene.to_numpy()[split.test].copy(); scene[:3] = -1
-    att = reconnect(g, torch.as_tensor(emb['image'][split.test]), ReconnectConfig(method='scene'), scene)
+    att = reconnect(g, torch.as_tensor(emb.image[split.test]), ReconnectConfig(method='scene'), scene)
     assert att.skips.to_dict() == {'held-out image without scene (self-loop only)': 3}
 
 def test_keyword_without_test_positives_is_skipped_and_counted():

@@ -18,7 +18,6 @@ def test_short_training_run_learns(cache):
 
 def test_zero_shot_scenes_of_trained_tiny_model(cache):
     "Scenes by zero-shot (argmax over scene prompts) match the generated images' true scenes well above chance."
-    import numpy as np
     from mmkg.embed import SCENE_TEMPLATES, embed_images, embed_keywords, zero_shot_scenes
     ds = load_generated(GeneratorConfig(n_images=600, seed=0), cache)
     split = split_images(ds, seed=0)

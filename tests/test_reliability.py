@@ -1,8 +1,7 @@
 """Reliability of whole runs: kill and resume, atomic stage writes, determinism, the skip summary line."""
-import json, os, shutil, signal, subprocess, sys, textwrap, time
+import json, shutil, signal, subprocess, sys, textwrap, time
 from pathlib import Path
 import psutil
-import pytest
 import yaml
 
 from conftest import REPO
