@@ -46,7 +46,8 @@ class ExperimentConfig(Config):
     sage_hidden: int = 128
     sage_loss: Literal['bce', 'infonce', 'bce_raw'] = 'bce'
     fanout: tuple[int, ...] = (3, 3)
-    baselines: tuple[str, ...] = ('ranking', 'cca', 'cca-layer', 'compat-euclid', 'compat-inner')
+    baselines: tuple[str, ...] = ('linear-probe', 'knn', 'ranking', 'cca', 'cca-layer', 'compat-euclid', 'compat-inner')
+    correct_smooth: bool = True
     extra_methods: tuple[str, ...] = ()   # any other registered methods (09b_methods), by key
     baseline_epochs: int = 5
     search: bool = True
@@ -96,7 +97,7 @@ ExperimentConfig.from_params = classmethod(_from_params)
 def _method_keys(self:ExperimentConfig) -> list[str]:
     "Registry keys (09b_methods) of the methods this run scores, in table order."
     return (['clip-prompted', 'clip-raw'] + (['clip-finetuned'] if self.finetune else []) + list(self.baselines)
-            + [f'sage-{m}' for m in self.methods] + [m for m in self.extra_methods])
+            + [f'sage-{m}' for m in self.methods] + (['correct-smooth'] if self.correct_smooth else []) + list(self.extra_methods))
 ExperimentConfig.method_keys = _method_keys
 
 # %% ../nbs/09c_params.ipynb #426864f7
