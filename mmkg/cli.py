@@ -16,7 +16,7 @@ from .params import PATH_FIELDS, portable_path
 
 # %% auto #0
 __all__ = ['EXPERIMENT', 'CliError', 'find_notebook', 'notebook_parameters', 'checked', 'parse_params', 'expand_grid', 'headline',
-           'run_experiment', 'write_index', 'sweep', 'app', 'main']
+           'run_experiment', 'write_index', 'sweep_report', 'sweep', 'app', 'main']
 
 # %% ../nbs/11_cli.ipynb #ecff83fa
 EXPERIMENT = '10_experiment.ipynb'
@@ -73,8 +73,8 @@ def _slug(v) -> str:
 # %% ../nbs/11_cli.ipynb #ad4eff0a
 def expand_grid(spec:dict) -> list[tuple[str, dict]]:
     "(run name, parameters) for every combination of `spec['grid']` values on top of `spec['base']`."
-    bad = sorted(set(spec) - {'name', 'base', 'grid'})
-    if bad: raise CliError(f"sweep file: unknown key {bad[0]!r} (expected name, base, grid)")
+    bad = sorted(set(spec) - {'name', 'base', 'grid', 'report'})
+    if bad: raise CliError(f"sweep file: unknown key {bad[0]!r} (expected name, base, grid, report)")
     base, grid = spec.get('base') or {}, spec.get('grid') or {}
     for k, vs in grid.items():
         if not isinstance(vs, list) or not vs: raise CliError(f'sweep grid {k!r}: expected a non-empty list of values')
@@ -118,6 +118,23 @@ def write_index(records:list[dict], root:Path) -> pd.DataFrame:
     (root / 'index.md').write_text(df.drop(columns=['out_dir']).to_markdown(index=False, floatfmt='.4f') + '\n')
     return df
 
+# %% ../nbs/11_cli.ipynb #736219c3
+def sweep_report(root:Path, knob:str, metric:str='macro_ap') -> pd.DataFrame:
+    "Every finished run's per-method `metric` (mean, CI over seeds) by its value of `knob`: `root/report_<knob>.csv|md|png|svg`."
+    from mmkg.evaluate import plot_knob
+    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    index, rows = pd.read_csv(Path(root) / 'index.csv'), []
+    if knob not in index: raise CliError(f"sweep report: {knob!r} is not a parameter of the sweep's runs")
+    for r in index[index.status.isin(['ok', 'kept'])].to_dict('records'):
+        t = pd.read_csv(Path(r['out_dir']) / 'tables' / 'link_prediction.csv')
+        rows.append(t[['method', 'seeds', metric, f'{metric}_ci95']].assign(**{knob: yaml.safe_load(str(r[knob]))}))
+    table = pd.concat(rows, ignore_index=True)[['method', knob, 'seeds', metric, f'{metric}_ci95']]
+    out = Path(root) / f'report_{knob}'
+    table.to_csv(f'{out}.csv', index=False); Path(f'{out}.md').write_text(table.to_markdown(index=False, floatfmt='.4f') + '\n')
+    fig = plot_knob(table, knob, metric)
+    for ext in ('png', 'svg'): fig.savefig(f'{out}.{ext}', dpi=120, bbox_inches='tight')
+    plt.close(fig); return table
+
 # %% ../nbs/11_cli.ipynb #d20cfc0a
 def sweep(spec:dict, root:Path, notebook:Path, force:bool=False, fail_fast:bool=False, progress:bool=True) -> pd.DataFrame:
     "Run every combination of the grid into `root/<run>/` (stage cache shared in `root/cache`), updating the index after each run."
@@ -128,6 +145,7 @@ def sweep(spec:dict, root:Path, notebook:Path, force:bool=False, fail_fast:bool=
         records.append(run_experiment(p, root / name, notebook, force, progress))
         write_index(records, root)
         if fail_fast and records[-1]['status'] == 'failed': break
+    if spec.get('report'): sweep_report(root, **spec['report'])
     return pd.DataFrame(records)
 
 # %% ../nbs/11_cli.ipynb #47f9f71c

@@ -312,6 +312,7 @@ class GeneratorConfig(Config):
     scene_coupling: float = 0.8    # 0: object frequencies ignore the scene; 1: only the scene's favourites appear
     companion_prob: float = 0.5    # chance that an object brings its companion
     hard_frac: float = 0.35        # share of objects drawn small, faint or partly covered
+    hidden_frac: float = 0.0       # share of objects in the labels but not drawn at all (only scene and companions tell)
     max_objects: int = 3           # objects drawn per image before companions (1..max)
     captions_per_image: int = 2
     def check(self):
@@ -319,7 +320,7 @@ class GeneratorConfig(Config):
         require(16 <= self.image_size <= 512, self, 'image_size', 'must be in [16, 512]')
         require(2 <= self.n_objects <= len(OBJECTS), self, 'n_objects', f'must be in [2, {len(OBJECTS)}]')
         require(2 <= self.n_scenes <= len(SCENES), self, 'n_scenes', f'must be in [2, {len(SCENES)}]')
-        for f in ('scene_coupling', 'companion_prob', 'hard_frac'): require(0 <= getattr(self, f) <= 1, self, f, 'must be in [0, 1]')
+        for f in ('scene_coupling', 'companion_prob', 'hard_frac', 'hidden_frac'): require(0 <= getattr(self, f) <= 1, self, f, 'must be in [0, 1]')
         require(self.max_objects >= 1, self, 'max_objects', 'must be ≥ 1')
         require(self.captions_per_image >= 1, self, 'captions_per_image', 'must be ≥ 1')
 
@@ -378,6 +379,7 @@ def _draw_image(cfg:GeneratorConfig, scene:int, objs:np.ndarray, hard:np.ndarray
 # %% ../nbs/01_data.ipynb #676927e0
 def _caption(names:list[str], scene:str, rng) -> str:
     "One caption of an image from its object names and scene."
+    if not len(names): names = ['nothing but the scene']   # every object of the image is hidden
     objs = [f'a {n}' for n in rng.permutation(names)]
     objs = objs[0] if len(objs) == 1 else ', '.join(objs[:-1]) + ' and ' + objs[-1]
     where = {'beach': 'on the beach', 'forest': 'in a forest', 'snow field': 'in a snow field', 'city street': 'in a city street',
@@ -392,20 +394,25 @@ def generate_dataset(root:str|Path, # folder to write `annotations/` and `genera
     "Write the generated dataset as COCO instances + captions JSON and PNG files; returns `root`."
     root, rng = Path(root), np.random.default_rng(cfg.seed)
     scene, present, hard = _draw_layout(cfg, rng)
+    hidden = present & (rng.random(present.shape) < cfg.hidden_frac) if cfg.hidden_frac else np.zeros_like(present)
     scene_names, obj_names = list(SCENES)[:cfg.n_scenes], OBJECTS[:cfg.n_objects]
     (root / split).mkdir(parents=True, exist_ok=True)
     images, anns, caps = [], [], []
     for i in progress(range(cfg.n_images), desc='generate images'):
         objs = np.flatnonzero(present[i]); objs = objs[rng.permutation(len(objs))]  # drawing order: later ones on top
-        pix, boxes = _draw_image(cfg, scene[i], objs, hard[i, objs], rng)
+        shown = objs[~hidden[i, objs]]
+        pix, boxes = _draw_image(cfg, scene[i], shown, hard[i, shown], rng)
         fn = f'{i:06d}.png'; Image.fromarray(pix).save(root / split / fn)
         images.append({'id': i + 1, 'file_name': fn, 'width': cfg.image_size, 'height': cfg.image_size, 'scene': scene_names[scene[i]]})
-        for k, b in zip(objs, boxes):
+        for k, b in zip(shown, boxes):
             anns.append({'id': len(anns) + 1, 'image_id': i + 1, 'category_id': int(k) + 1, 'bbox': b, 'area': b[2] * b[3],
                          'iscrowd': 0, 'hard': bool(hard[i, k]),
                          'segmentation': [[b[0], b[1], b[0] + b[2], b[1], b[0] + b[2], b[1] + b[3], b[0], b[1] + b[3]]]})
+        for k in objs[hidden[i, objs]]:   # in the labels, not in the pixels
+            anns.append({'id': len(anns) + 1, 'image_id': i + 1, 'category_id': int(k) + 1, 'bbox': [0.0, 0.0, 0.0, 0.0], 'area': 0.0,
+                         'iscrowd': 0, 'hard': True, 'hidden': True, 'segmentation': []})
         for _ in range(cfg.captions_per_image):
-            caps.append({'id': len(caps) + 1, 'image_id': i + 1, 'caption': _caption([obj_names[k] for k in objs], scene_names[scene[i]], rng)})
+            caps.append({'id': len(caps) + 1, 'image_id': i + 1, 'caption': _caption([obj_names[k] for k in shown], scene_names[scene[i]], rng)})
     cats = [{'id': k + 1, 'name': n, 'supercategory': n.split()[1]} for k, n in enumerate(obj_names)]
     info = {'description': 'mmkg generated dataset', 'config': cfg.to_dict()}
     ann_dir = root / 'annotations'

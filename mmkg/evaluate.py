@@ -19,7 +19,7 @@ from .metrics import retrieval_metrics, retrieval_ranks, best_threshold, macro_a
 # %% auto #0
 __all__ = ['MethodScores', 'link_table', 'retrieval_table', 'ci95', 'summarise_seeds', 'paired_difference', 'column_auc',
            'paired_bootstrap', 'plot_roc', 'plot_score_hist', 'plot_pr', 'plot_threshold_sweep', 'plot_per_keyword',
-           'tsne_2d', 'plot_embedding_groups', 'plot_embedding_map']
+           'tsne_2d', 'plot_embedding_groups', 'plot_embedding_map', 'plot_knob']
 
 # %% ../nbs/07_evaluate.ipynb #3aaa7df8
 @dataclass
@@ -200,3 +200,14 @@ def plot_embedding_map(maps:Mapping[str, tuple[np.ndarray, np.ndarray]], image_l
         ax.scatter(*xk[rest].T, marker='*', s=40, c='k', label='other keywords')
         ax.set(title=f'{name}: images (dots) and keywords (stars)', xticks=[], yticks=[])
     axes[0, -1].legend(fontsize=6, loc='center left', bbox_to_anchor=(1, 0.5), markerscale=2); fig.tight_layout(); return fig
+
+# %% ../nbs/07_evaluate.ipynb #f69aaed5
+def plot_knob(table:pd.DataFrame, knob:str, metric:str='macro_ap'):
+    "Every method's `metric` (mean ± 95 % CI over seeds) against the values of `knob`."
+    fig, ax = plt.subplots(figsize=(6.5, 4)); groups = list(table.groupby('method', sort=False))
+    colours = plt.cm.tab20(np.linspace(0, 1, max(len(groups), 2)))     # one distinct colour per method
+    for (method, g), c, mk in zip(groups, colours, 'os^vDP*Xphd<>8' * 3):
+        g = g.sort_values(knob)
+        ax.errorbar(g[knob], g[metric], yerr=g[f'{metric}_ci95'].fillna(0), marker=mk, color=c, capsize=3, label=method)
+    ax.set(xlabel=knob, ylabel=f'test {metric}'); ax.legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc='upper left')
+    fig.tight_layout(); return fig

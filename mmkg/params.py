@@ -30,6 +30,7 @@ class ExperimentConfig(Config):
     n_images: int = 120
     image_size: int = 64
     data_seed: int = 0
+    hidden_frac: float = 0.0
     model: str = 'mmkg-tiny'
     pretrained: str = ''
     clip_pretrain_images: int = 120
@@ -65,6 +66,7 @@ class ExperimentConfig(Config):
         for f in ('n_images', 'image_size', 'clip_pretrain_images', 'clip_epochs', 'sage_epochs', 'sage_hidden', 'baseline_epochs', 'n_boot'):
             require(getattr(self, f) > 0, self, f, 'must be positive')
         for f in ('finetune_epochs', 'image_knn', 'clip_minutes'): require(getattr(self, f) >= 0, self, f, 'must be ≥ 0')
+        require(0 <= self.hidden_frac <= 1, self, 'hidden_frac', 'must be in [0, 1]')
         require(len(self.fanout) > 0 and all(f > 0 for f in self.fanout), self, 'fanout', 'need positive fanouts, one per layer')
 
 # %% ../nbs/09c_params.ipynb #2c71c41e

@@ -1,6 +1,7 @@
 """The `mmkg` console script: a sweep with its index, a resumed sweep, and a failing run that keeps its notebook."""
 import shutil, subprocess, sys
 from pathlib import Path
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -13,7 +14,8 @@ def mmkg(*args, cwd):
     return subprocess.run([MMKG, *args, '--no-progress'], capture_output=True, text=True, cwd=cwd)
 
 def test_sweep_writes_an_index_and_resumes(tmp_path):
-    (tmp_path / 'grid.yaml').write_text(yaml.safe_dump({'name': 'sw', 'base': SMALL, 'grid': {'seeds': [[0], [1]]}}))
+    spec = {'name': 'sw', 'base': SMALL, 'grid': {'seeds': [[0], [1]]}}
+    (tmp_path / 'grid.yaml').write_text(yaml.safe_dump(spec))
     r = mmkg('sweep', '-f', 'grid.yaml', '--outputs', 'out', cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     index = pd.read_csv(tmp_path / 'out' / 'sw' / 'index.csv')
@@ -35,3 +37,17 @@ def test_unknown_parameter_is_refused_before_running(tmp_path):
     r = mmkg('run', '--outputs', 'out', '-p', 'sage_epoch', '3', cwd=tmp_path)
     assert r.returncode == 2 and "unknown parameter 'sage_epoch'" in r.stderr
     assert not (tmp_path / 'out').exists()
+
+def test_sweep_report_over_a_knob(tmp_path):
+    "A sweep over the generator's hidden_frac writes one table and one figure of every method's macro AP by the knob."
+    spec = {'name': 'kn', 'base': {**SMALL, 'baselines': ['linear-probe']}, 'grid': {'hidden_frac': [0.0, 0.5]},
+            'report': {'knob': 'hidden_frac', 'metric': 'macro_ap'}}
+    (tmp_path / 'k.yaml').write_text(yaml.safe_dump(spec))
+    r = mmkg('sweep', '-f', 'k.yaml', '--outputs', 'out', cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    root = tmp_path / 'out' / 'kn'
+    report = pd.read_csv(root / 'report_hidden_frac.csv')
+    assert sorted(report.hidden_frac.unique()) == [0.0, 0.5] and (root / 'report_hidden_frac.png').stat().st_size > 0
+    own = pd.read_csv(root / 'hidden_frac=0.5' / 'tables' / 'link_prediction.csv').set_index('method').macro_ap
+    got = report[report.hidden_frac == 0.5].set_index('method').macro_ap
+    assert set(got.index) == set(own.index) and np.allclose(got[own.index], own)   # the runs' own tables, by knob value
