@@ -41,7 +41,6 @@ class MethodSettings:
     train: TrainConfig = TrainConfig()
     graph: GraphConfig = GraphConfig()
     device: str = 'auto'
-    n_boot: int = 1000
 
 # %% ../nbs/09b_methods.ipynb #a729c135
 @dataclass
@@ -207,8 +206,8 @@ for _m in ('cosine', 'scene', 'self'):
 @register_method('correct-smooth', 'Correct & Smooth (probe)', 'graph')
 def correct_smooth(ctx:SeedContext) -> MethodScores:
     (probe, _, _), X, s = ctx.probe, ctx.emb.image, ctx.split
-    Ytr, Ztr = ctx.ds.labels[s.train], probe.predict(X[s.train])
-    run = lambda cfg, rows: correct_and_smooth(Ztr, Ytr, probe.predict(X[rows]), X[s.train], X[rows], cfg)
-    best, hist = select_on_validation(lambda cfg: run(cfg, s.val), SMOOTH_GRID, ctx.Y_val)
-    return MethodScores('', 'graph', run(best, s.test), run(best, s.val), history=hist,
+    Z = {side: probe.predict(X[s[side]]) for side in ('train', 'val', 'test')}   # the base predictions, once
+    run = lambda cfg, side: correct_and_smooth(Z['train'], ctx.ds.labels[s.train], Z[side], X[s.train], X[s[side]], cfg)
+    best, hist = select_on_validation(lambda cfg: run(cfg, 'val'), SMOOTH_GRID, ctx.Y_val)
+    return MethodScores('', 'graph', run(best, 'test'), run(best, 'val'), history=hist,
                         extras={'val_macro_auc': float(hist.val_macro_auc.max()), 'setting': best})

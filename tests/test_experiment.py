@@ -87,3 +87,11 @@ def test_committed_demo_results_hold_no_absolute_paths():
     for f in [demo / 'summary.md', demo / 'params.yaml', demo / 'metrics.json', *demo.glob('tables/*')]:
         text = f.read_text()
         assert str(REPO) not in text and '/work/' not in text and '/home/' not in text, f
+
+def test_experiment_config_defaults_are_the_notebooks():
+    "ExperimentConfig repeats the parameters cell's defaults (tests and the CLI read them): the two must not drift apart."
+    import papermill as pm
+    import ast
+    nb = {k: ast.literal_eval(v['default']) for k, v in pm.inspect_notebook(str(REPO / 'nbs' / '10_experiment.ipynb')).items()}
+    cfg = {k: list(v) if isinstance(v, tuple) else v for k, v in ExperimentConfig().to_dict().items()}
+    assert nb == cfg
