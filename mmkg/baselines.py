@@ -19,10 +19,10 @@ from .core import BestEpoch, Config, progress, require, seed_everything
 from .metrics import dense_labels, macro_auc
 
 # %% auto #0
-__all__ = ['BASELINES', 'TRAINABLE', 'REFERENCE_BUDGET', 'PROBE_CS', 'KNN_GRID', 'BaselineConfig', 'Pairs', 'training_pairs',
-           'hinge_ranking_loss', 'Projection', 'cca', 'CCAModel', 'CCALayer', 'sample_keyword_negatives',
-           'Compatibility', 'BaselineResult', 'train_baseline', 'pair_accuracy', 'LinearProbe', 'knn_transfer',
-           'select_on_validation']
+__all__ = ['BASELINES', 'TRAINABLE', 'REFERENCE_BUDGET', 'PROBE_CS', 'KNN_GRID', 'BLEND_WEIGHTS', 'BaselineConfig', 'Pairs',
+           'training_pairs', 'hinge_ranking_loss', 'Projection', 'cca', 'CCAModel', 'CCALayer',
+           'sample_keyword_negatives', 'Compatibility', 'BaselineResult', 'train_baseline', 'pair_accuracy',
+           'LinearProbe', 'knn_transfer', 'select_on_validation', 'blend_scores']
 
 # %% ../nbs/08_baselines.ipynb #14a39602
 BASELINES = ('ranking', 'cca', 'cca-layer', 'compat-euclid', 'compat-inner')
@@ -278,3 +278,17 @@ def select_on_validation(make_scores:Callable[[object], np.ndarray], grid:Sequen
     "The setting of `grid` whose validation scores `make_scores(setting)` have the best macro ROC AUC (first on ties), and every try."
     rows = [{'setting': s, 'val_macro_auc': macro_auc(Y_val, make_scores(s))[0]} for s in grid]
     h = pd.DataFrame(rows); return h.setting.iloc[int(np.argmax(h.val_macro_auc.to_numpy()))], h
+
+# %% ../nbs/08_baselines.ipynb #f72f5564
+BLEND_WEIGHTS = tuple(round(0.1 * i, 1) for i in range(1, 11))   # weight of the first method; 0 is not offered
+
+def blend_scores(a:tuple, b:tuple, # (validation, test) scores [n, K] of two methods
+                 Y_val, weights:Sequence[float]=BLEND_WEIGHTS) -> tuple[float, np.ndarray, np.ndarray, pd.DataFrame]:
+    "w·a + (1−w)·b on per-keyword validation-standardised scores, w chosen on validation: (w, validation, test scores, every try)."
+    def z(v, t):
+        if v.min() >= 0 and v.max() <= 1: v, t = (np.log(np.clip(x, 1e-6, 1 - 1e-6) / (1 - np.clip(x, 1e-6, 1 - 1e-6))) for x in (v, t))
+        mu, sd = v.mean(0), v.std(0); sd = np.where(sd > 0, sd, 1)
+        return (v - mu) / sd, (t - mu) / sd
+    (av, at), (bv, bt) = z(*a), z(*b)
+    w, hist = select_on_validation(lambda w: w * av + (1 - w) * bv, weights, Y_val)
+    return float(w), w * av + (1 - w) * bv, w * at + (1 - w) * bt, hist

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #78da5b20
 from __future__ import annotations
-import ast, contextlib, io, json, os
+import ast, contextlib, importlib.resources, io, json, os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Sequence
@@ -19,8 +19,9 @@ from .core import Config, ConfigError, Skips, StageCache, get_logger, progress, 
 
 # %% auto #0
 __all__ = ['COLOURS', 'OBJECTS', 'SCENES', 'DataError', 'Dataset', 'relative_paths', 'ImageError', 'load_image', 'verify_images',
-           'coco_image_dir', 'load_coco', 'load_table', 'GeneratorConfig', 'generate_dataset', 'load_generated',
-           'Split', 'check_fractions', 'split_images', 'outside_test_rows']
+           'coco_image_dir', 'load_coco', 'load_table', 'load_clip_retrieval', 'GeneratorConfig', 'coco_label_sets',
+           'generate_dataset', 'load_generated', 'Split', 'check_fractions', 'split_images', 'load_coco_splits',
+           'load_karpathy', 'outside_test_rows']
 
 # %% ../nbs/01_data.ipynb #de0b0c38
 class DataError(ValueError):
@@ -38,6 +39,7 @@ class Dataset:
     captions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame({'image': pd.Series(dtype='int64'), 'caption': pd.Series(dtype=str)}))
     vectors: np.ndarray|None = None   # [N, d] precomputed image vectors (tables only)
     skips: Skips = field(default_factory=Skips)
+    caption_vectors: np.ndarray|None = None   # [C, d] precomputed caption vectors, rows of `captions` (clip-retrieval's text_emb/)
 
     def __len__(self): return len(self.images)
     @property
@@ -59,7 +61,9 @@ class Dataset:
             self._key = stable_hash(self.name, im['image_id'].astype(str).tolist(), relative_paths(im['path']),
                                     im['scene'].to_numpy(), im['group'].astype(str).tolist(), self.keywords, self.scenes,
                                     self.labels.indptr, self.labels.indices, self.captions['image'].to_numpy(),
-                                    self.captions['caption'].tolist(), self.vectors)
+                                    self.captions['caption'].tolist(), self.vectors,
+                                    *([im['fixed'].astype(str).tolist()] if 'fixed' in im else []),
+                                    *([self.caption_vectors] if self.caption_vectors is not None else []))
         return self._key
 
 # %% ../nbs/01_data.ipynb #f880c0c5
@@ -77,8 +81,10 @@ def _subset(self:Dataset, idx:Sequence[int], name:str|None=None) -> Dataset:
     remap = np.full(len(self), -1, np.int64); remap[idx] = np.arange(len(idx))
     caps = self.captions[remap[self.captions['image'].to_numpy()] >= 0]
     caps = caps.assign(image=remap[caps['image'].to_numpy()]).reset_index(drop=True)
+    keep = remap[self.captions['image'].to_numpy()] >= 0
     return Dataset(name or self.name, self.images.iloc[idx].reset_index(drop=True), self.keywords, self.scenes,
-                   self.labels[idx], caps, None if self.vectors is None else self.vectors[idx], self.skips)
+                   self.labels[idx], caps, None if self.vectors is None else self.vectors[idx], self.skips,
+                   None if self.caption_vectors is None else self.caption_vectors[keep])
 Dataset.subset = _subset
 
 # %% ../nbs/01_data.ipynb #dae9b4a3
@@ -292,6 +298,40 @@ def _from_rows(name, ids, paths, kw_lists, scene_col, group_col, vectors, skips)
                            'group': None if group_col is None else list(group_col)})
     return Dataset(name, images, keywords, scenes, labels, vectors=vectors, skips=skips)
 
+# %% ../nbs/01_data.ipynb #114f1ed0
+def load_clip_retrieval(folder:str|Path, # clip-retrieval's output folder (img_emb/, metadata/, optional text_emb/)
+                        keywords_col:str='keywords', # metadata column of keyword lists (or `sep`-joined strings)
+                        keywords_sep:str|None=None, scene_col:str|None='scene', id_col:str|None=None, name:str|None=None) -> Dataset:
+    "Image vectors and metadata of a clip-retrieval output folder, shard by shard, as a `Dataset` with vectors."
+    folder = Path(folder)
+    shards = sorted((folder / 'img_emb').glob('img_emb_*.npy'), key=lambda p: int(p.stem.rsplit('_', 1)[1]))
+    if not shards: raise DataError(f"{folder}: no img_emb/img_emb_*.npy (not a clip-retrieval output folder)")
+    vecs, metas = [], []
+    for s in shards:
+        meta = folder / 'metadata' / f"metadata_{s.stem.rsplit('_', 1)[1]}.parquet"
+        if not meta.exists(): raise DataError(f"{s}: its metadata file {meta} is missing")
+        V, df = np.load(s, allow_pickle=False), pd.read_parquet(meta)
+        if V.ndim != 2 or len(V) != len(df): raise DataError(f"{s} has {len(V)} vectors but {meta} has {len(df)} rows")
+        if vecs and V.shape[1] != vecs[0].shape[1]: raise DataError(f"{s} has {V.shape[1]}-d vectors, {shards[0]} {vecs[0].shape[1]}-d")
+        vecs.append(V.astype(np.float32)); metas.append(df)
+    df, V = pd.concat(metas, ignore_index=True), np.concatenate(vecs)
+    where = folder / 'metadata'
+    if keywords_col not in df: raise DataError(f"{where}: column {keywords_col!r} (the keyword labels) is missing (columns: {', '.join(map(str, df.columns))})")
+    ids = df[id_col] if id_col else df['image_path'] if 'image_path' in df else pd.Series(np.arange(len(df)))
+    _check_unique(ids, 'image id', where)
+    kw_lists = [_parse_list(v, r, keywords_col, where, keywords_sep) for r, v in enumerate(df[keywords_col])]
+    ds = _from_rows(name or folder.name, ids, df['image_path'].astype(str) if 'image_path' in df else None, kw_lists,
+                    df[scene_col] if scene_col and scene_col in df else None, None, V, Skips())
+    if 'caption' in df:
+        has = df['caption'].notna().to_numpy()
+        ds.captions = pd.DataFrame({'image': np.flatnonzero(has), 'caption': df['caption'][has].astype(str).to_numpy()})
+        texts = [folder / 'text_emb' / f"text_emb_{s.stem.rsplit('_', 1)[1]}.npy" for s in shards]
+        if all(t.exists() for t in texts):   # the captions' own vectors, when clip-retrieval embedded the texts too
+            T = np.concatenate([np.load(t, allow_pickle=False) for t in texts]).astype(np.float32)
+            if T.shape != V.shape: raise DataError(f"{folder / 'text_emb'}: {T.shape[0]} text vectors of dimension {T.shape[1]}, expected {V.shape[0]} of {V.shape[1]} (as img_emb/)")
+            ds.caption_vectors = T[has]
+    return ds
+
 # %% ../nbs/01_data.ipynb #695f343d
 COLOURS = {'red': (220, 40, 40), 'green': (40, 170, 60), 'blue': (40, 80, 220), 'yellow': (235, 210, 40),
            'purple': (140, 50, 170), 'orange': (245, 140, 30), 'white': (245, 245, 245), 'black': (20, 20, 20)}
@@ -315,6 +355,7 @@ class GeneratorConfig(Config):
     hidden_frac: float = 0.0       # share of objects in the labels but not drawn at all (only scene and companions tell)
     max_objects: int = 3           # objects drawn per image before companions (1..max)
     captions_per_image: int = 2
+    label_sets: str = 'scenes'     # 'scenes': planted scene/companion structure; 'coco': real COCO val2014 label sets
     def check(self):
         require(self.n_images > 0, self, 'n_images', 'must be positive')
         require(16 <= self.image_size <= 512, self, 'image_size', 'must be in [16, 512]')
@@ -323,11 +364,39 @@ class GeneratorConfig(Config):
         for f in ('scene_coupling', 'companion_prob', 'hard_frac', 'hidden_frac'): require(0 <= getattr(self, f) <= 1, self, f, 'must be in [0, 1]')
         require(self.max_objects >= 1, self, 'max_objects', 'must be ≥ 1')
         require(self.captions_per_image >= 1, self, 'captions_per_image', 'must be ≥ 1')
+        require(self.label_sets in ('scenes', 'coco'), self, 'label_sets', "must be 'scenes' or 'coco'")
+
+# %% ../nbs/01_data.ipynb #7f70cc9e
+def coco_label_sets() -> tuple[sp.csr_matrix, list[str]]:
+    "The label sets of 40,137 real COCO val2014 images [N, 80] and the 80 category names (package resources; COCO, CC BY 4.0)."
+    res = importlib.resources.files('mmkg') / 'resources'
+    names = json.loads((res / 'coco_categories.json').read_text())
+    with (res / 'coco_val2014_labelsets.csv.gz').open('rb') as f: sets = pd.read_csv(f, compression='gzip').categories.str.split('|')
+    col = {n: j for j, n in enumerate(names)}
+    rows = np.repeat(np.arange(len(sets)), sets.str.len()); cols = np.array([col[c] for c in sets.explode()])
+    return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(sets), len(names))), names
+
+# %% ../nbs/01_data.ipynb #ab3c9d61
+def _coco_categories(K:int) -> np.ndarray:
+    "Indices of the K most frequent COCO categories (ties by category order)."
+    L, _ = coco_label_sets()
+    return np.argsort(-np.asarray(L.sum(0)).ravel(), kind='stable')[:K]
+
+def _coco_layout(cfg:GeneratorConfig, rng:np.random.Generator):
+    "Real COCO label sets on the K most frequent categories (sets with none of them dropped); scenes = k-means clusters of the sets."
+    from sklearn.cluster import KMeans
+    L, _ = coco_label_sets()
+    L = L[:, _coco_categories(cfg.n_objects)].toarray().astype(bool); L = L[L.any(1)]
+    km = KMeans(cfg.n_scenes, n_init=4, random_state=0).fit(L.astype(np.float32))   # fixed: the same scenes for every seed
+    rows = rng.integers(0, len(L), cfg.n_images)
+    present = L[rows]
+    return km.labels_[rows].astype(np.int64), present, present & (rng.random(present.shape) < cfg.hard_frac)
 
 # %% ../nbs/01_data.ipynb #d12427fb
 def _draw_layout(cfg:GeneratorConfig, rng:np.random.Generator):
     "Scenes [N], object presence [N, K] and hard flags [N, K] for every image."
     N, K, S = cfg.n_images, cfg.n_objects, cfg.n_scenes
+    if cfg.label_sets == 'coco': return _coco_layout(cfg, rng)
     scene = rng.integers(0, S, N)
     fav = np.zeros((S, K)); fav[np.arange(S)[:, None], (np.arange(S)[:, None] * 2 + np.arange(3)) % K] = 1
     p = cfg.scene_coupling * fav / fav.sum(1, keepdims=True) + (1 - cfg.scene_coupling) / K    # [S, K]
@@ -396,6 +465,7 @@ def generate_dataset(root:str|Path, # folder to write `annotations/` and `genera
     scene, present, hard = _draw_layout(cfg, rng)
     hidden = present & (rng.random(present.shape) < cfg.hidden_frac) if cfg.hidden_frac else np.zeros_like(present)
     scene_names, obj_names = list(SCENES)[:cfg.n_scenes], OBJECTS[:cfg.n_objects]
+    if cfg.label_sets == 'coco': obj_names = list(np.asarray(coco_label_sets()[1])[_coco_categories(cfg.n_objects)])   # drawn as OBJECTS' glyphs
     (root / split).mkdir(parents=True, exist_ok=True)
     images, anns, caps = [], [], []
     for i in progress(range(cfg.n_images), desc='generate images'):
@@ -413,7 +483,7 @@ def generate_dataset(root:str|Path, # folder to write `annotations/` and `genera
                          'iscrowd': 0, 'hard': True, 'hidden': True, 'segmentation': []})
         for _ in range(cfg.captions_per_image):
             caps.append({'id': len(caps) + 1, 'image_id': i + 1, 'caption': _caption([obj_names[k] for k in shown], scene_names[scene[i]], rng)})
-    cats = [{'id': k + 1, 'name': n, 'supercategory': n.split()[1]} for k, n in enumerate(obj_names)]
+    cats = [{'id': k + 1, 'name': n, 'supercategory': n.split()[-1]} for k, n in enumerate(obj_names)]
     info = {'description': 'mmkg generated dataset', 'config': cfg.to_dict()}
     ann_dir = root / 'annotations'
     for kind, a in (('instances', anns), ('captions', caps)):
@@ -462,8 +532,9 @@ def check_fractions(fractions:Sequence[float]) -> np.ndarray:
 def split_images(ds:Dataset, fractions:Sequence[float]=(0.7, 0.15, 0.15), seed:int=0,
                  group:bool|None=None, # keep groups together; default: when the dataset has groups
                 ) -> Split:
-    "A seeded train/val/test split of image rows, exact proportions, grouped when groups exist."
+    "A seeded train/val/test split of image rows, exact proportions, grouped when groups exist; a fixed test side is kept."
     f = check_fractions(fractions)
+    if 'fixed' in ds.images: return _split_fixed(ds, f, seed, group)
     rng, n = np.random.default_rng(seed), len(ds)
     if group is None: group = ds.has_groups
     if not group:
@@ -476,6 +547,67 @@ def split_images(ds:Dataset, fractions:Sequence[float]=(0.7, 0.15, 0.15), seed:i
         g_side = np.searchsorted(np.cumsum(f) * n, mid, side='right').clip(0, 2)
         side = np.empty(len(uniq), int); side[order] = g_side; side = side[codes]
     return Split(*(np.flatnonzero(side == s) for s in range(3)))
+
+# %% ../nbs/01_data.ipynb #4161b568
+def _split_fixed(ds:Dataset, f:np.ndarray, seed:int, group:bool|None) -> Split:
+    "Test = the rows from the test file; train/val carved from the training file's rows in the ratio f[0] : f[1]."
+    fixed = ds.images['fixed'].to_numpy()
+    tr_rows, test = np.flatnonzero(fixed == 'train'), np.flatnonzero(fixed == 'test')
+    inner = split_images(ds.subset(tr_rows).drop_fixed(), (f[0] / (f[0] + f[1]), f[1] / (f[0] + f[1]), 0.0), seed, group)
+    return Split(tr_rows[inner.train], tr_rows[inner.val], test)
+
+# %% ../nbs/01_data.ipynb #1e6283f8
+def _drop_fixed(self:Dataset) -> Dataset:
+    "The dataset without its fixed sides (a plain dataset to split)."
+    return Dataset(self.name, self.images.drop(columns='fixed'), self.keywords, self.scenes, self.labels, self.captions, self.vectors, self.skips,
+                   self.caption_vectors)
+Dataset.drop_fixed = _drop_fixed
+
+# %% ../nbs/01_data.ipynb #6bd5e98a
+def load_coco_splits(root:str|Path, train_split:str='train2014', test_split:str='val2014', missing_images:Literal['skip', 'raise']='skip',
+                     name:str|None=None) -> Dataset:
+    "Two COCO splits of one root as one `Dataset`: rows of `train_split` then of `test_split`, marked in `images.fixed`."
+    a, b = (load_coco(root, s, missing_images) for s in (train_split, test_split))
+    if a.keywords != b.keywords:
+        raise DataError(f"COCO splits {train_split} and {test_split} under {root} have different categories "
+                        f"({len(a.keywords)} vs {len(b.keywords)}; first difference: {next((x, y) for x, y in zip(a.keywords + [None], b.keywords + [None]) if x != y)})")
+    both = np.intersect1d(a.images.image_id.astype(str), b.images.image_id.astype(str))
+    if len(both): raise DataError(f"image id {both[0]} is in both {train_split} and {test_split} ({len(both)} shared): a test image may not be trained on")
+    scenes = sorted(set(a.scenes) | set(b.scenes))
+    remap = lambda d: np.array([scenes.index(s) for s in d.scenes] + [-1], np.int64)[d.images.scene.to_numpy()]   # -1 stays -1
+    images = pd.concat([a.images.assign(scene=remap(a), fixed='train'), b.images.assign(scene=remap(b), fixed='test')], ignore_index=True)
+    caps = pd.concat([a.captions, b.captions.assign(image=b.captions.image + len(a))], ignore_index=True)
+    skips = Skips(); skips.update(a.skips); skips.update(b.skips)
+    return Dataset(name or f'coco-{train_split}+{test_split}', images, a.keywords, scenes, sp.vstack([a.labels, b.labels]).tocsr(),
+                   caps, None, skips)
+
+# %% ../nbs/01_data.ipynb #dfe73d8b
+def load_karpathy(path:str|Path, # Karpathy's dataset_coco.json (or a file in its format)
+                  image_root:str|Path, # folder holding <filepath>/<filename>, e.g. the COCO root with train2014/ and val2014/
+                  missing_images:Literal['skip', 'raise']='skip', name:str='coco-karpathy') -> tuple[Dataset, Split]:
+    "Images and captions of a Karpathy split file, and its train (+ restval) / val / test split."
+    path = Path(path); d = _read_json(path)
+    if not isinstance(d, dict) or not isinstance(d.get('images'), list): raise DataError(f"{path}: not a Karpathy split file (no 'images' list)")
+    imgs = pd.DataFrame(d['images'])
+    for c in ('filename', 'split', 'sentences'):
+        if c not in imgs: raise DataError(f"{path}: images have no {c!r} field")
+    bad = ~imgs['split'].isin(['train', 'restval', 'val', 'test'])
+    if bad.any(): raise DataError(f"{path}: image {imgs.filename[bad].iloc[0]} has split {imgs.split[bad].iloc[0]!r} (expected train, restval, val or test)")
+    folder = imgs['filepath'] if 'filepath' in imgs else pd.Series([''] * len(imgs))
+    paths = pd.Series([str(Path(image_root) / f / n) for f, n in zip(folder, imgs['filename'])])
+    exists = paths.map(os.path.exists).to_numpy(); skips = Skips()
+    if not exists.all():
+        if missing_images == 'raise': raise ImageError(f"image file not found: {paths[~exists].iloc[0]} ({(~exists).sum()} missing)")
+        skips.add_all('missing image file', paths[~exists].tolist())
+        imgs, paths = imgs[exists].reset_index(drop=True), paths[exists].reset_index(drop=True)
+    ids = imgs['cocoid'] if 'cocoid' in imgs else imgs.get('imgid', pd.Series(np.arange(len(imgs))))
+    _check_unique(ids, 'image id', path)
+    sents = imgs['sentences'].explode().dropna()
+    captions = pd.DataFrame({'image': sents.index.to_numpy(np.int64), 'caption': [str(s['raw']).strip() for s in sents]})
+    images = pd.DataFrame({'image_id': ids.to_numpy(), 'path': paths.tolist(), 'scene': np.full(len(imgs), -1, np.int64), 'group': None})
+    side = imgs['split'].replace({'restval': 'train'}).to_numpy()
+    split = Split(*(np.flatnonzero(side == s) for s in ('train', 'val', 'test')))
+    return Dataset(name, images, [], [], sp.csr_matrix((len(images), 0), dtype=np.float32), captions, None, skips), split
 
 # %% ../nbs/01_data.ipynb #689e3380
 def outside_test_rows(ds:Dataset, fractions:Sequence[float], seeds:Sequence[int]) -> np.ndarray:

@@ -15,14 +15,15 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset as TorchDataset
 
-from .core import Config, ConfigError, Skips, StageCache, get_device, get_logger, progress, require, atomic_write
-from .data import Dataset, ImageError, load_image
+from .core import Config, ConfigError, Skips, StageCache, get_device, get_logger, progress, require, atomic_write, stable_hash
+from .data import DataError, Dataset, ImageError, load_image
 
 # %% auto #0
 __all__ = ['TINY_MODEL', 'TINY_CONFIG', 'PROMPT_TEMPLATES', 'SCENE_VOCABULARY_VERSION', 'SCENE_VOCABULARY', 'SCENE_TEMPLATES',
            'register_tiny_model', 'WeightsError', 'Clip', 'file_digest', 'load_clip', 'ImageFiles', 'collate_images',
            'image_loader', 'embed_images', 'embed_texts', 'embed_keywords', 'zero_shot_scenes', 'with_scenes',
-           'EmbedConfig', 'EmbeddingCacheError', 'Embeddings', 'check_embeddings', 'embed_dataset']
+           'EmbedConfig', 'EmbeddingCacheError', 'Embeddings', 'check_embeddings', 'embed_dataset', 'load_vectors',
+           'precomputed_embeddings']
 
 # %% ../nbs/02_embed.ipynb #367a29ad
 TINY_MODEL = 'mmkg-tiny'
@@ -247,3 +248,64 @@ def embed_dataset(clip:Clip, ds:Dataset, cfg:EmbedConfig=EmbedConfig(), cache:St
     res = cache.get_or_compute('embed', key_cfg, lambda: _embed(clip, ds, cfg), inputs=[ds.key])
     check_embeddings(res.value, clip, cache.path('embed', res.key))
     return res
+
+# %% ../nbs/02_embed.ipynb #5c1fc29a
+def load_vectors(path:str|Path) -> tuple[list[str], np.ndarray]:
+    "Named vectors (names, float32 [n, d]) from .npz (`names`, `vectors`), structured .npy (`name`, `vector`) or .parquet (`name`, `vector`)."
+    path = Path(path)
+    if not path.exists(): raise DataError(f"vector file not found: {path}")
+    try:
+        if path.suffix == '.npz':
+            with np.load(path, allow_pickle=False) as z:
+                missing = [k for k in ('names', 'vectors') if k not in z]
+                if missing: raise DataError(f"{path}: no array {missing[0]!r} (an .npz of named vectors holds 'names' and 'vectors')")
+                names, V = z['names'].astype(str).tolist(), z['vectors']
+        elif path.suffix == '.npy':
+            a = np.load(path, allow_pickle=False)
+            if a.dtype.names is None or not {'name', 'vector'} <= set(a.dtype.names):
+                raise DataError(f"{path}: not a structured array with fields 'name' and 'vector' (got dtype {a.dtype})")
+            names, V = a['name'].astype(str).tolist(), a['vector']
+        elif path.suffix == '.parquet':
+            import pandas as pd
+            df = pd.read_parquet(path)
+            for c in ('name', 'vector'):
+                if c not in df: raise DataError(f"{path}: column {c!r} is missing (columns: {', '.join(map(str, df.columns))})")
+            names = df['name'].astype(str).tolist()
+            if df['vector'].map(len).nunique() > 1: raise DataError(f"{path}: vectors of different lengths in column 'vector'")
+            V = np.stack(df['vector'].to_numpy()) if len(df) else np.zeros((0, 0))
+        else: raise DataError(f"{path}: unsupported vector file {path.suffix!r} (use .npz, .npy or .parquet)")
+    except (ValueError, OSError) as e:
+        if isinstance(e, DataError): raise
+        raise DataError(f"{path}: cannot read named vectors ({type(e).__name__}: {str(e)[:200]})") from None
+    V = np.asarray(V, np.float32)
+    if V.ndim != 2 or len(V) != len(names): raise DataError(f"{path}: expected {len(names)} vectors as a 2-d array, got shape {V.shape}")
+    if len(set(names)) != len(names): raise DataError(f"{path}: name {next(n for n in names if names.count(n) > 1)!r} appears twice")
+    return names, V
+
+# %% ../nbs/02_embed.ipynb #f2c25c19
+def _named_rows(names:Sequence[str], path:str, image_dim:int, source:str) -> np.ndarray:
+    "Unit vectors of `names`, in that order, from the file `path`, checked against the image vectors' dimension."
+    have, V = load_vectors(path)
+    if V.shape[1] != image_dim:
+        raise DataError(f"dimension mismatch: {path} has {V.shape[1]}-d vectors, the image vectors of {source} are {image_dim}-d")
+    row = {n: i for i, n in enumerate(have)}
+    missing = [n for n in names if n not in row]
+    if missing: raise DataError(f"{path}: no vector for {missing[0]!r} ({len(missing)} of {len(names)} names missing)")
+    V = V[[row[n] for n in names]]
+    return (V / np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+def precomputed_embeddings(ds:Dataset, keyword_vectors:str='', scene_vectors:str='', source:str='') -> Embeddings:
+    "`Embeddings` of a dataset with image vectors (`ds.vectors`), keyword/scene vectors from files of that space (or none)."
+    if ds.vectors is None: raise ConfigError(f"dataset {ds.name} has no precomputed image vectors (a table's vector column or a clip-retrieval folder)")
+    X = (ds.vectors / np.maximum(np.linalg.norm(ds.vectors, axis=1, keepdims=True), 1e-12)).astype(np.float32); d = X.shape[1]
+    source = source or ds.name
+    K = _named_rows(ds.keywords, keyword_vectors, d, source) if keyword_vectors else np.zeros((len(ds.keywords), d), np.float32)
+    if scene_vectors: S = _named_rows(ds.scenes, scene_vectors, d, source)
+    else:   # the mean image of each scene (scenes are inputs, not labels)
+        S = np.stack([X[ds.image_scene == s].mean(0) if (ds.image_scene == s).any() else np.zeros(d, np.float32) for s in range(len(ds.scenes))]) if ds.scenes else np.zeros((0, d), np.float32)
+        S = (S / np.maximum(np.linalg.norm(S, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    wid = stable_hash(*(file_digest(f) for f in (keyword_vectors, scene_vectors) if f)) if (keyword_vectors or scene_vectors) else 'prototypes'
+    C = ds.caption_vectors if ds.caption_vectors is not None else np.zeros((0, d), np.float32)   # clip-retrieval's text_emb/
+    C = (C / np.maximum(np.linalg.norm(C, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    return Embeddings(X, K, K, S, ds.image_scene, list(ds.scenes), C, ds.captions.image.to_numpy()[:len(C)], model='precomputed',
+                      weights_id=wid, dataset=ds.key, image_ok=np.ones(len(ds), bool))

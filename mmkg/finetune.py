@@ -21,7 +21,7 @@ from .metrics import in_batch_ranks, macro_auc, retrieval_metrics, chunked_ranks
 
 # %% auto #0
 __all__ = ['keyword_sentence', 'caption_table', 'FinetuneConfig', 'image_tensors', 'encode', 'validate', 'FinetuneResult',
-           'finetune_clip', 'plot_history', 'finetuned_clip']
+           'finetune_clip', 'plot_history', 'finetuned_clip', 'retrieval_benchmark', 'karpathy_benchmark']
 
 # %% ../nbs/03_finetune.ipynb #2d0d7ba3
 def keyword_sentence(names:list[str]) -> str:
@@ -89,7 +89,7 @@ def validate(clip:Clip, images:torch.Tensor, captions:pd.DataFrame, labels, keyw
     i2t, t2i = retrieval_metrics(chunked_ranks(zi, zt, P)), retrieval_metrics(chunked_ranks(zt, zi, P.T.tocsr()))
     first = captions.groupby('image').head(1)   # one caption per image for the in-batch protocol
     ib = retrieval_metrics(in_batch_ranks(zi[first.image.to_numpy().copy()], zt[first.index.to_numpy().copy()], eval_batch))
-    auc, _ = macro_auc(labels, zi.numpy() @ embed_keywords(clip, keywords).T)
+    auc = macro_auc(labels, zi.numpy() @ embed_keywords(clip, keywords).T)[0] if len(keywords) else float('nan')   # none: captions only
     out = {f'i2t_{k}': v for k, v in i2t.items()} | {f't2i_{k}': v for k, v in t2i.items()}
     return out | {f'inbatch{eval_batch}_{k}': v for k, v in ib.items() if k.startswith('MRR')} | {'keyword_macro_auc': auc}
 
@@ -180,3 +180,30 @@ def finetuned_clip(name:str, pretrained:str, ds:Dataset, split:Split, cfg:Finetu
     if res.hit: clip.model.load_state_dict(res.value['state_dict']); clip.model.eval()
     clip.weights_id = f'finetune-{res.key}'
     return clip, FinetuneResult(**res.value)
+
+# %% ../nbs/03_finetune.ipynb #a454efe0
+def retrieval_benchmark(clip:Clip, ds:Dataset, rows:np.ndarray, model:str='') -> pd.DataFrame:
+    "Image→text and text→image R@1/5/10 (and ranks) of the images `rows` against all their captions; unreadable images left out."
+    from mmkg.embed import embed_images, embed_texts
+    from mmkg.metrics import retrieve
+    rows = np.asarray(rows); zi, ok = embed_images(clip, ds.images.path.to_numpy()[rows].tolist())
+    rows, zi = rows[ok], zi[ok]
+    where = np.full(len(ds), -1); where[rows] = np.arange(len(rows))
+    caps = ds.captions[where[ds.captions.image.to_numpy()] >= 0]
+    zt = embed_texts(clip, caps.caption.tolist())
+    P = sp.csr_matrix((np.ones(len(caps), bool), (where[caps.image.to_numpy()], np.arange(len(caps)))), shape=(len(rows), len(caps)))
+    r = retrieve(torch.from_numpy(zi), torch.from_numpy(zt), P, names=('image', 'text'))
+    return pd.DataFrame([{'model': model or clip.weights_id, 'direction': d, 'images': len(rows), 'captions': len(caps), **m} for d, m in r.items()])
+
+# %% ../nbs/03_finetune.ipynb #9b01e418
+def karpathy_benchmark(path:str, image_root:str, name:str='ViT-B-32', pretrained:str='', # model, and a tag or checkpoint file
+                       finetune:FinetuneConfig|None=None, # also fine-tune on train (+ restval), select on val
+                       cache:StageCache|None=None, device:str='auto') -> pd.DataFrame:
+    "COCO 5k retrieval on a Karpathy split file: frozen (and fine-tuned) CLIP, image→text and text→image R@1/5/10."
+    from mmkg.data import load_karpathy
+    ds, split = load_karpathy(path, image_root)
+    out = [retrieval_benchmark(load_clip(name, pretrained, device), ds, split.test, f'{name} {pretrained or "random init"} (frozen)')]
+    if finetune is not None:
+        ft, _ = finetuned_clip(name, pretrained, ds, split, finetune, cache, device)
+        out.append(retrieval_benchmark(ft, ds, split.test, f'{name} {pretrained or "random init"} (fine-tuned)'))
+    return pd.concat(out, ignore_index=True)

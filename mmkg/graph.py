@@ -22,8 +22,9 @@ from .data import Dataset, Split
 from .embed import Embeddings
 
 # %% auto #0
-__all__ = ['EDGE_TYPES', 'NODE_TYPES', 'similarity_edges', 'GraphConfig', 'build_graph', 'save_graph', 'load_graph', 'NodeType',
-           'FlatGraph', 'csr_by_target', 'flatten', 'in_sorted', 'graph_summary', 'plot_degrees']
+__all__ = ['EDGE_TYPES', 'NODE_TYPES', 'similarity_edges', 'cooccurrence_edges', 'keyword_prototypes', 'GraphConfig',
+           'build_graph', 'save_graph', 'load_graph', 'NodeType', 'FlatGraph', 'csr_by_target', 'flatten', 'in_sorted',
+           'graph_summary', 'plot_degrees']
 
 # %% ../nbs/04_graph.ipynb #97c34efa
 def similarity_edges(X:np.ndarray, # [N, d] L2-normalised vectors
@@ -46,24 +47,47 @@ def similarity_edges(X:np.ndarray, # [N, d] L2-normalised vectors
     A = ((A + A.T) > 0).tocoo()                         # symmetrise and de-duplicate
     return torch.as_tensor(np.vstack([A.row, A.col]), dtype=torch.long)
 
+# %% ../nbs/04_graph.ipynb #ffd16d56
+def cooccurrence_edges(Y, # [N, K] training labels (dense or scipy sparse, 0/1)
+                       tau:float=0.4, # keep P(j | i) ≥ tau
+                      ) -> torch.Tensor:
+    "Directed keyword–keyword edges [2, E] (j, i) with P(j | i) ≥ tau on `Y`, no self-loops."
+    Y = sp.csr_matrix(Y, dtype=np.float64)
+    C = (Y.T @ Y).toarray(); n_i = np.diag(C).copy()
+    P = np.divide(C, n_i[:, None], out=np.zeros_like(C), where=n_i[:, None] > 0)   # row i: P(j | i)
+    np.fill_diagonal(P, 0)
+    i, j = np.nonzero(P >= tau)
+    return torch.as_tensor(np.vstack([j, i]), dtype=torch.long)
+
+# %% ../nbs/04_graph.ipynb #59f11775
+def keyword_prototypes(X:np.ndarray, # [N, d] training image vectors
+                       Y, # [N, K] their labels (dense or sparse)
+                      ) -> np.ndarray:
+    "[K, d] unit mean vector of the training images of each keyword (zero where none)."
+    P = np.asarray(sp.csr_matrix(Y, dtype=np.float32).T @ np.asarray(X, np.float32))
+    return (P / np.maximum(np.linalg.norm(P, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
 # %% ../nbs/04_graph.ipynb #ee554f8c
 @dataclass(frozen=True)
 class GraphConfig(Config):
     "Which edges the graph has."
     scene_edges: bool = True
-    keyword_features: str = 'prompted'   # 'prompted' (template average) or 'raw' (names alone, as the original)
+    keyword_features: str = 'prompted'   # 'prompted' (template average), 'raw' (names alone, as the original) or 'prototype' (mean training image)
     image_knn: int = 0                   # image–image edges: top-k per training image (0: none)
     image_threshold: float = 0.0         # and/or all pairs with cosine ≥ this (0: off), capped by `sim_cap`
     keyword_knn: int = 0                 # keyword–keyword edges: top-k (0: none)
     keyword_threshold: float = 0.0       # and/or cosine ≥ this (0: off)
+    keyword_cooccurrence: float = 0.0    # keyword j → keyword i when P(j | i) ≥ this on the training labels (ML-GCN's τ; 0: none)
     sim_cap: int = 50
     def check(self):
-        require(self.keyword_features in ('prompted', 'raw'), self, 'keyword_features', "must be 'prompted' or 'raw'")
+        require(self.keyword_features in ('prompted', 'raw', 'prototype'), self, 'keyword_features', "must be 'prompted', 'raw' or 'prototype'")
         for f in ('image_knn', 'keyword_knn', 'sim_cap'): require(getattr(self, f) >= 0, self, f, 'must be ≥ 0')
         for f in ('image_threshold', 'keyword_threshold'): require(0 <= getattr(self, f) < 1, self, f, 'must be in [0, 1)')
+        require(0 <= self.keyword_cooccurrence <= 1, self, 'keyword_cooccurrence', 'must be a probability in [0, 1]')
 
 EDGE_TYPES = {'has': ('image', 'has', 'keyword'), 'in': ('image', 'in', 'scene'),
-              'similar_image': ('image', 'similar', 'image'), 'similar_keyword': ('keyword', 'similar', 'keyword')}
+              'similar_image': ('image', 'similar', 'image'), 'similar_keyword': ('keyword', 'similar', 'keyword'),
+              'cooccurs': ('keyword', 'cooccurs', 'keyword')}
 
 # %% ../nbs/04_graph.ipynb #53768128
 def _bipartite(data:HeteroData, et:tuple, src, dst):
@@ -78,7 +102,8 @@ def build_graph(ds:Dataset, emb:Embeddings, split:Split, cfg:GraphConfig=GraphCo
     tr = np.asarray(split.train)
     data = HeteroData()
     data['image'].x = torch.as_tensor(emb.image[tr]); data['image'].row = torch.as_tensor(tr)
-    data['keyword'].x = torch.as_tensor(emb.keyword if cfg.keyword_features == 'prompted' else emb.keyword_raw)
+    kx = {'prompted': lambda: emb.keyword, 'raw': lambda: emb.keyword_raw, 'prototype': lambda: keyword_prototypes(emb.image[tr], ds.labels[tr])}
+    data['keyword'].x = torch.as_tensor(kx[cfg.keyword_features]())
     data['scene'].x = torch.as_tensor(emb.scene)
     Y = ds.labels[tr].tocoo()
     _bipartite(data, EDGE_TYPES['has'], Y.row, Y.col)
@@ -89,6 +114,7 @@ def build_graph(ds:Dataset, emb:Embeddings, split:Split, cfg:GraphConfig=GraphCo
         data[EDGE_TYPES['similar_image']].edge_index = similarity_edges(emb.image[tr], cfg.image_knn, cfg.image_threshold or None, cfg.sim_cap)
     if cfg.keyword_knn or cfg.keyword_threshold:
         data[EDGE_TYPES['similar_keyword']].edge_index = similarity_edges(data['keyword'].x.numpy(), cfg.keyword_knn, cfg.keyword_threshold or None, cfg.sim_cap)
+    if cfg.keyword_cooccurrence: data[EDGE_TYPES['cooccurs']].edge_index = cooccurrence_edges(ds.labels[tr], cfg.keyword_cooccurrence)
     data.keyword_names, data.scene_names = list(ds.keywords), list(emb.scene_names)
     return data
 

@@ -5,7 +5,7 @@
 # %% ../nbs/09b_methods.ipynb #0d7a58b0
 from __future__ import annotations
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Callable, Literal, Sequence
 
@@ -16,18 +16,19 @@ from .core import ConfigError, StageCache
 from .data import Dataset, Split, split_images
 from .embed import EmbedConfig, Embeddings, embed_dataset
 from .finetune import FinetuneConfig, finetuned_clip
-from .graph import FlatGraph, GraphConfig, build_graph, flatten
+from .graph import FlatGraph, GraphConfig, build_graph, flatten, keyword_prototypes
 from .sage import SAGE, SageConfig, TrainConfig, train_sage
 from .reconnect import ReconnectConfig, link_embeddings, make_validator, reconnect
 from .evaluate import MethodScores
-from .baselines import (BaselineConfig, KNN_GRID, LinearProbe, PROBE_CS, knn_transfer, pair_accuracy, select_on_validation,
-                            train_baseline, training_pairs)
+from .baselines import (BaselineConfig, KNN_GRID, LinearProbe, PROBE_CS, blend_scores, knn_transfer, pair_accuracy,
+                            select_on_validation, train_baseline, training_pairs)
 from .smooth import SMOOTH_GRID, correct_and_smooth
 
 # %% auto #0
-__all__ = ['METHODS', 'MethodSettings', 'SeedContext', 'seed_context', 'Method', 'register_method', 'get_method', 'score_methods',
-           'best_of', 'clip_prompted', 'clip_raw', 'clip_finetuned', 'linear_probe', 'knn_label_transfer', 'sage_model',
-           'correct_smooth']
+__all__ = ['METHODS', 'ABLATION', 'MethodSettings', 'SeedContext', 'seed_context', 'Method', 'register_method', 'get_method',
+           'score_methods', 'best_of', 'clip_prompted', 'clip_raw', 'clip_finetuned', 'linear_probe',
+           'knn_label_transfer', 'prototypes', 'sage_model', 'sage_scores', 'correct_smooth', 'graph_blend',
+           'knn_blend', 'ablate']
 
 # %% ../nbs/09b_methods.ipynb #203e9f6e
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class MethodSettings:
     sage: SageConfig = SageConfig()
     train: TrainConfig = TrainConfig()
     graph: GraphConfig = GraphConfig()
+    as_tested: bool = True                         # SAGE trained as tested: seeds attached by each model's own reconnection (05)
     device: str = 'auto'
 
 # %% ../nbs/09b_methods.ipynb #a729c135
@@ -55,6 +57,7 @@ class SeedContext:
     flat: FlatGraph
     settings: MethodSettings
     cache: StageCache
+    scored: dict = field(default_factory=dict)   # key → MethodScores of the methods already run on this seed (`score_methods`)
     @property
     def X(self) -> torch.Tensor: return torch.as_tensor(self.emb.image)
     @property
@@ -69,6 +72,15 @@ class SeedContext:
         X, Ytr, tr = self.emb.image, self.ds.labels[self.split.train], self.split.train
         C, hist = select_on_validation(lambda c: LinearProbe(c, self.seed).fit(X[tr], Ytr).predict(X[self.split.val]), PROBE_CS, self.Y_val)
         return LinearProbe(C, self.seed).fit(X[tr], Ytr), C, hist
+    @cached_property
+    def knn(self) -> tuple[tuple, 'pd.DataFrame']:
+        "kNN transfer's (k, temperature) chosen on validation, and every try."
+        X, s, Ytr = self.emb.image, self.split, self.ds.labels[self.split.train]
+        return select_on_validation(lambda kt: knn_transfer(X[s.train], Ytr, X[s.val], *kt), KNN_GRID, self.Y_val)
+    def knn_scores(self, side:str) -> np.ndarray:
+        "kNN transfer's scores of the `side` ('val' or 'test') images, with the validation-chosen setting."
+        X, s = self.emb.image, self.split
+        return knn_transfer(X[s.train], self.ds.labels[s.train], X[s[side]], *self.knn[0])
     @cached_property
     def pairs(self):
         "The training links on frozen features, shared by the baselines."
@@ -114,6 +126,7 @@ def score_methods(ctx:SeedContext, keys:Sequence[str]) -> list[MethodScores]:
     for m in map(get_method, keys):
         t0 = time.perf_counter(); r = m.score(ctx)
         out.append(replace(r, name=m.name, family=m.family, extras={**r.extras, 'seconds': time.perf_counter() - t0}))
+        ctx.scored[m.key] = out[-1]
     return out
 
 # %% ../nbs/09b_methods.ipynb #9ec33358
@@ -169,38 +182,48 @@ def linear_probe(ctx:SeedContext) -> MethodScores:
 # %% ../nbs/09b_methods.ipynb #efb85534
 @register_method('knn', 'kNN label transfer', 'baseline')
 def knn_label_transfer(ctx:SeedContext) -> MethodScores:
-    X, s, Ytr = ctx.emb.image, ctx.split, ctx.ds.labels[ctx.split.train]
-    best, hist = select_on_validation(lambda kt: knn_transfer(X[s.train], Ytr, X[s.val], *kt), KNN_GRID, ctx.Y_val)
-    return MethodScores('', 'baseline', knn_transfer(X[s.train], Ytr, X[s.test], *best), knn_transfer(X[s.train], Ytr, X[s.val], *best),
+    best, hist = ctx.knn
+    return MethodScores('', 'baseline', ctx.knn_scores('test'), ctx.knn_scores('val'),
                         history=hist, extras={'val_macro_auc': float(hist.val_macro_auc.max()), 'setting': f'k={best[0]}, T={best[1]}'})
 
+# %% ../nbs/09b_methods.ipynb #732c0c7e
+@register_method('prototypes', 'Keyword prototypes (supervised)', 'baseline')
+def prototypes(ctx:SeedContext) -> MethodScores:
+    X, s = ctx.emb.image, ctx.split
+    P = keyword_prototypes(X[s.train], ctx.ds.labels[s.train])
+    return MethodScores('', 'baseline', X[s.test] @ P.T, X[s.val] @ P.T, embeddings=(X[s.test], P))
+
 # %% ../nbs/09b_methods.ipynb #edfe3801
-def sage_model(ctx:SeedContext, rc:ReconnectConfig) -> tuple[SAGE, dict]:
+def sage_model(ctx:SeedContext, rc:ReconnectConfig, flat:FlatGraph|None=None, # the training graph (default: the seed's)
+               train:TrainConfig|None=None, graph:GraphConfig|None=None, # overrides of the run's settings (ablations)
+              ) -> tuple[SAGE, dict]:
     "The SAGE model of this seed selected on validation images attached by `rc` (a cached stage), and its training record."
-    s, split, X = ctx.settings, ctx.split, ctx.X
-    cfg = replace(s.train, seed=ctx.seed)
+    s, split, X, flat = ctx.settings, ctx.split, ctx.X, flat or ctx.flat
+    cfg = replace(train or s.train, seed=ctx.seed)
+    if s.as_tested and train is None: cfg = replace(cfg, as_tested=rc.method)   # seeds attached as this model's held-out images
     def compute():
-        val = make_validator(ctx.flat, X[split.val], ctx.Y_val, rc, ctx.scene[split.val])
-        r = train_sage(ctx.flat, cfg, val, arch=s.sage)
+        val = make_validator(flat, X[split.val], ctx.Y_val, rc, ctx.scene[split.val])
+        r = train_sage(flat, cfg, val, arch=s.sage)
         return {'state_dict': r.model.state_dict(), 'history': r.history, 'best_epoch': r.best_epoch, 'best': r.best}
-    res = ctx.cache.get_or_compute('sage', {'sage': s.sage, 'train': cfg, 'reconnect': rc, 'graph': s.graph}, compute,
+    res = ctx.cache.get_or_compute('sage', {'sage': s.sage, 'train': cfg, 'reconnect': rc, 'graph': graph or s.graph}, compute,
                                    inputs=[ctx.emb_key, split.key])
-    m = SAGE(ctx.flat.x.shape[1], s.sage); m.load_state_dict(res.value['state_dict']); m.eval()
+    m = SAGE(flat.x.shape[1], s.sage); m.load_state_dict(res.value['state_dict']); m.eval()
     return m, res.value
 
 # %% ../nbs/09b_methods.ipynb #e82ba355
-def _sage(method:str, ctx:SeedContext) -> MethodScores:
+def sage_scores(ctx:SeedContext, method:str, train:TrainConfig|None=None, graph:GraphConfig|None=None) -> MethodScores:
     "SAGE with reconnection `method`: held-out images attached to the training graph, scored by full-neighbour inference."
     rc, X, sc, split = ReconnectConfig(method=method), ctx.X, ctx.scene, ctx.split
-    model, rec = sage_model(ctx, rc)
-    att = reconnect(ctx.flat, X[split.test], rc, sc[split.test])
+    flat = flatten(build_graph(ctx.ds, ctx.emb, split, graph)) if graph is not None and graph != ctx.settings.graph else ctx.flat
+    model, rec = sage_model(ctx, rc, flat, train, graph)
+    att = reconnect(flat, X[split.test], rc, sc[split.test])
     zi, zk = link_embeddings(model, att)
-    vi, vk = link_embeddings(model, reconnect(ctx.flat, X[split.val], rc, sc[split.val]))
+    vi, vk = link_embeddings(model, reconnect(flat, X[split.val], rc, sc[split.val]))
     return MethodScores('', 'graph', (zi @ zk.T).numpy(), (vi @ vk.T).numpy(), (zi.numpy(), zk.numpy()), rec['history'],
                         {'val_macro_auc': rec['best']['val_macro_auc'], 'model': model, 'reconnect': rc, 'skips': att.skips})
 
 for _m in ('cosine', 'scene', 'self'):
-    register_method(f'sage-{_m}', f'SAGE-{_m}', 'graph')(lambda ctx, _m=_m: _sage(_m, ctx))
+    register_method(f'sage-{_m}', f'SAGE-{_m}', 'graph')(lambda ctx, _m=_m: sage_scores(ctx, _m))
 
 # %% ../nbs/09b_methods.ipynb #444cf339
 @register_method('correct-smooth', 'Correct & Smooth (probe)', 'graph')
@@ -211,3 +234,47 @@ def correct_smooth(ctx:SeedContext) -> MethodScores:
     best, hist = select_on_validation(lambda cfg: run(cfg, 'val'), SMOOTH_GRID, ctx.Y_val)
     return MethodScores('', 'graph', run(best, 'test'), run(best, 'val'), history=hist,
                         extras={'val_macro_auc': float(hist.val_macro_auc.max()), 'setting': best})
+
+# %% ../nbs/09b_methods.ipynb #8af1350e
+def _blend(ctx:SeedContext, a:MethodScores|tuple, name:str, family:str) -> MethodScores:
+    "`a` (a record or (validation, test) scores) blended with this seed's linear probe."
+    (probe, _, _), X, s = ctx.probe, ctx.emb.image, ctx.split
+    a_scores = (a.val, a.test) if isinstance(a, MethodScores) else a
+    w, v, t, hist = blend_scores(a_scores, (probe.predict(X[s.val]), probe.predict(X[s.test])), ctx.Y_val)
+    return MethodScores('', family, t, v, history=hist, extras={'val_macro_auc': float(hist.val_macro_auc.max()),
+                                                                 'setting': f'{w:g} × {name} + {1 - w:g} × probe'})
+
+# %% ../nbs/09b_methods.ipynb #0d9a00ac
+@register_method('graph-blend', 'Blend (best graph + probe)', 'graph')
+def graph_blend(ctx:SeedContext) -> MethodScores:
+    done = [r for k, r in ctx.scored.items() if r.family == 'graph' and k != 'graph-blend' and 'val_macro_auc' in r.extras]
+    if not done: raise ConfigError("method 'graph-blend' needs a graph method before it in the run's methods (e.g. sage-scene)")
+    best = max(done, key=lambda r: r.extras['val_macro_auc'])
+    return _blend(ctx, best, best.name, 'graph')
+
+# %% ../nbs/09b_methods.ipynb #bad05cd9
+@register_method('knn-blend', 'Blend (kNN + probe)', 'baseline')
+def knn_blend(ctx:SeedContext) -> MethodScores: return _blend(ctx, (ctx.knn_scores('val'), ctx.knn_scores('test')), 'kNN', 'baseline')
+
+# %% ../nbs/09b_methods.ipynb #f3c590d8
+ABLATION = {   # row → (training changes, graph changes, reconnection; None: the base method)
+    'recipe': ({}, {}, None),
+    'not trained as tested': ({'as_tested': ''}, {}, None),
+    'link loss, 1 negative': ({'loss': 'bce', 'negatives': 1, 'batch_size': 512}, {}, None),
+    'link loss, 10 negatives': ({'loss': 'bce', 'negatives': 10, 'batch_size': 512}, {}, None),
+    'original (link loss, 1 negative, not as tested)': ({'loss': 'bce', 'negatives': 1, 'batch_size': 512, 'as_tested': ''}, {}, None),
+    '+ image–image edges (top 5)': ({}, {'image_knn': 5}, None),
+    '− scene edges': ({}, {'scene_edges': False}, None),
+    '+ keyword co-occurrence (τ = 0.4)': ({}, {'keyword_cooccurrence': 0.4}, None),
+    'reconnect: cosine': ({}, {}, 'cosine'), 'reconnect: scene': ({}, {}, 'scene'), 'reconnect: self': ({}, {}, 'self'),
+}
+
+def ablate(ctx:SeedContext, base:str, variants:dict=ABLATION) -> list[MethodScores]:
+    "One graph-family record per variant of the SAGE recipe with reconnection `base` (the base method's own row left out)."
+    out = []
+    for name, (tr, gr, method) in variants.items():
+        if method == base: continue                       # the recipe itself
+        method = method or base
+        train = replace(ctx.settings.train, **({'as_tested': method if ctx.settings.as_tested else ''} | tr))
+        out.append(replace(sage_scores(ctx, method, train, replace(ctx.settings.graph, **gr)), name=name, family='graph'))
+    return out

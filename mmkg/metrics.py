@@ -13,7 +13,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 # %% auto #0
 __all__ = ['retrieval_ranks', 'retrieval_metrics', 'chunked_ranks', 'retrieve', 'in_batch_ranks', 'dense_labels',
            'scorable_keywords', 'macro_auc', 'macro_ap', 'micro_auc', 'prf_at', 'threshold_sweep', 'best_threshold',
-           'topk_metrics', 'per_keyword']
+           'topk_metrics', 'per_keyword', 'literature_metrics']
 
 # %% ../nbs/01a_metrics.ipynb #cbd620f0
 def _as_csr(positives, n_queries:int, n_gallery:int) -> sp.csr_matrix:
@@ -141,3 +141,19 @@ def per_keyword(Y, S:np.ndarray, t:float, names:Sequence[str]|None=None) -> 'pd.
     return pd.DataFrame({'keyword': names if names is not None else np.arange(Yd.shape[1]), 'prevalence': pos / len(Yd),
                          'precision': np.where(pred > 0, tp / np.maximum(pred, 1), 0.0), 'recall': np.where(pos > 0, tp / np.maximum(pos, 1), np.nan),
                          'ap': ap})
+
+# %% ../nbs/01a_metrics.ipynb #6846f5df
+def literature_metrics(Y, S:np.ndarray, t:float, k:int=3) -> dict:
+    "mAP, CP, CR, CF1, OP, OR, OF1 at threshold `t` and their top-`k` variants, in percent (the ML-GCN / Query2Label convention)."
+    Yd, S = dense_labels(Y), np.asarray(S, np.float64)
+    above = S >= t
+    top = np.zeros_like(above); top[np.arange(len(S))[:, None], np.argsort(-S, axis=1, kind='stable')[:, :k]] = True
+    f1 = lambda p, r: 2 * p * r / (p + r) if p + r > 0 else 0.0
+    out = {'mAP': 100 * macro_ap(Y, S)[0]}
+    for suffix, pred in (('', above), (f'@{k}', above & top)):
+        tp, npred, npos = (pred & Yd).sum(0), pred.sum(0), Yd.sum(0); ok = npos > 0
+        CP, CR = (tp / np.maximum(npred, 1))[ok].mean(), (tp[ok] / npos[ok]).mean()
+        OP, OR = tp.sum() / max(npred.sum(), 1), tp.sum() / max(npos.sum(), 1)
+        out |= {f'{m}{suffix}': 100 * float(v) for m, v in
+                (('CP', CP), ('CR', CR), ('CF1', f1(CP, CR)), ('OP', OP), ('OR', OR), ('OF1', f1(OP, OR)))}
+    return out

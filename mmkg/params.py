@@ -22,15 +22,20 @@ __all__ = ['PATH_FIELDS', 'ExperimentConfig', 'repo_root', 'portable_path']
 @dataclass(frozen=True)
 class ExperimentConfig(Config):
     "The validated parameters of one experiment run (the fields of `10_experiment`'s parameters cell)."
-    dataset: Literal['generated', 'coco', 'table'] = 'generated'
+    dataset: Literal['generated', 'coco', 'table', 'clip-retrieval'] = 'generated'
     data_root: str = '../tests/data/coco-mini'   # COCO root, or the table file (relative paths: from nbs/, where papermill runs)
     coco_split: str = 'val2017'
+    coco_test_split: str = ''         # a separate COCO test split (e.g. val2014): coco_split then gives training and validation
     coco_image_dir: str = ''          # '' means <data_root>/<split>, else <data_root>/images/<split>
     table_vector_col: str = ''
+    keywords_sep: str = ''            # table / clip-retrieval: keyword lists as sep-joined strings ('' means list literals)
+    keyword_vectors: str = ''         # precomputed vectors: a file of keyword vectors of their space ('' means keyword prototypes)
+    scene_vectors: str = ''           # precomputed vectors: a file of scene vectors ('' means the mean image of each scene)
     n_images: int = 120
     image_size: int = 64
     data_seed: int = 0
     hidden_frac: float = 0.0
+    label_sets: Literal['scenes', 'coco'] = 'scenes'
     model: str = 'mmkg-tiny'
     pretrained: str = ''
     clip_pretrain_images: int = 120
@@ -45,10 +50,15 @@ class ExperimentConfig(Config):
     image_knn: int = 0
     sage_epochs: int = 3
     sage_hidden: int = 128
-    sage_loss: Literal['bce', 'infonce', 'bce_raw'] = 'bce'
+    sage_loss: Literal['bce', 'infonce', 'bce_raw', 'multilabel'] = 'multilabel'
+    sage_batch_size: int = 64
+    sage_as_tested: bool = True
+    keyword_cooccurrence: float = 0.0
     fanout: tuple[int, ...] = (3, 3)
     baselines: tuple[str, ...] = ('linear-probe', 'knn', 'ranking', 'cca', 'cca-layer', 'compat-euclid', 'compat-inner')
     correct_smooth: bool = True
+    blend: bool = True
+    ablation: bool = False
     extra_methods: tuple[str, ...] = ()   # any other registered methods (09b_methods), by key
     baseline_epochs: int = 5
     search: bool = True
@@ -63,10 +73,14 @@ class ExperimentConfig(Config):
         known = [k for k, m in METHODS.items() if m.family == 'baseline']
         for b in self.baselines: require(b in known, self, 'baselines', f"unknown baseline {b!r} (known: {', '.join(known)})")
         for m in self.extra_methods: require(m in METHODS, self, 'extra_methods', f"unknown method {m!r} (registered: {', '.join(METHODS)})")
-        for f in ('n_images', 'image_size', 'clip_pretrain_images', 'clip_epochs', 'sage_epochs', 'sage_hidden', 'baseline_epochs', 'n_boot'):
+        for f in ('n_images', 'image_size', 'clip_pretrain_images', 'clip_epochs', 'sage_epochs', 'sage_hidden', 'sage_batch_size', 'baseline_epochs', 'n_boot'):
             require(getattr(self, f) > 0, self, f, 'must be positive')
         for f in ('finetune_epochs', 'image_knn', 'clip_minutes'): require(getattr(self, f) >= 0, self, f, 'must be ≥ 0')
         require(0 <= self.hidden_frac <= 1, self, 'hidden_frac', 'must be in [0, 1]')
+        require(not (self.coco_test_split and self.coco_image_dir), self, 'coco_image_dir',
+                "must be '' with coco_test_split (each split's images are found in <root>/<split>/ or <root>/images/<split>/)")
+        require(self.coco_test_split != self.coco_split, self, 'coco_test_split', 'must differ from coco_split')
+        require(0 <= self.keyword_cooccurrence <= 1, self, 'keyword_cooccurrence', 'must be a probability in [0, 1]')
         require(len(self.fanout) > 0 and all(f > 0 for f in self.fanout), self, 'fanout', 'need positive fanouts, one per layer')
 
 # %% ../nbs/09c_params.ipynb #2c71c41e
@@ -96,10 +110,19 @@ def _from_params(cls, params:dict) -> ExperimentConfig:
 ExperimentConfig.from_params = classmethod(_from_params)
 
 # %% ../nbs/09c_params.ipynb #54b6f68b
+def _precomputed(self:ExperimentConfig) -> bool:
+    "The image vectors come with the data (a table's vector column, a clip-retrieval folder): no CLIP model is run."
+    return self.dataset == 'clip-retrieval' or (self.dataset == 'table' and bool(self.table_vector_col))
+ExperimentConfig.precomputed = property(_precomputed)
+
 def _method_keys(self:ExperimentConfig) -> list[str]:
     "Registry keys (09b_methods) of the methods this run scores, in table order."
-    return (['clip-prompted', 'clip-raw'] + (['clip-finetuned'] if self.finetune else []) + list(self.baselines)
-            + [f'sage-{m}' for m in self.methods] + (['correct-smooth'] if self.correct_smooth else []) + list(self.extra_methods))
+    if self.precomputed:   # no image tower: no fine-tuned CLIP; no text tower without a keyword file: prototypes instead of zero-shot
+        clip = ['clip-prompted', 'clip-raw'] if self.keyword_vectors else ['prototypes']
+    else: clip = ['clip-prompted', 'clip-raw'] + (['clip-finetuned'] if self.finetune else [])
+    return (clip + list(self.baselines)
+            + (['knn-blend'] if self.blend else []) + [f'sage-{m}' for m in self.methods]
+            + (['correct-smooth'] if self.correct_smooth else []) + (['graph-blend'] if self.blend else []) + list(self.extra_methods))
 ExperimentConfig.method_keys = _method_keys
 
 # %% ../nbs/09c_params.ipynb #426864f7

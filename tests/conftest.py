@@ -16,3 +16,21 @@ def coco_mini() -> Path:
 def cache(tmp_path):
     from mmkg.core import StageCache
     return StageCache(tmp_path / 'cache')
+
+@pytest.fixture
+def coco_two_splits(tmp_path, coco_mini) -> Path:
+    "coco-mini as two COCO splits of one root: `trainmini` (14 images) and `testmini` (the 6 highest ids), images linked."
+    import json
+    inst = json.loads((coco_mini / 'annotations' / 'instances_val2017.json').read_text())
+    caps = json.loads((coco_mini / 'annotations' / 'captions_val2017.json').read_text())
+    test_ids = set(sorted(im['id'] for im in inst['images'])[-6:])
+    root = tmp_path / 'coco2'; (root / 'annotations').mkdir(parents=True)
+    for split, is_test in (('trainmini', False), ('testmini', True)):
+        (root / split).mkdir()
+        for kind, d in (('instances', inst), ('captions', caps)):
+            sub = {**d, 'images': [im for im in d['images'] if (im['id'] in test_ids) == is_test],
+                   'annotations': [a for a in d['annotations'] if (a['image_id'] in test_ids) == is_test]}
+            (root / 'annotations' / f'{kind}_{split}.json').write_text(json.dumps(sub))
+        for im in inst['images']:
+            if (im['id'] in test_ids) == is_test: (root / split / im['file_name']).symlink_to(coco_mini / 'val2017' / im['file_name'])
+    return root

@@ -6,6 +6,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from conftest import REPO
+
 
 MMKG = shutil.which('mmkg', path=str(Path(sys.executable).parent)) or 'mmkg'
 SMALL = {'n_images': 80, 'clip_pretrain_images': 80, 'sage_epochs': 2, 'finetune': False, 'n_boot': 50, 'methods': ['scene']}
@@ -51,3 +53,14 @@ def test_sweep_report_over_a_knob(tmp_path):
     own = pd.read_csv(root / 'hidden_frac=0.5' / 'tables' / 'link_prediction.csv').set_index('method').macro_ap
     got = report[report.hidden_frac == 0.5].set_index('method').macro_ap
     assert set(got.index) == set(own.index) and np.allclose(got[own.index], own)   # the runs' own tables, by knob value
+
+def test_every_sweep_file_is_valid():
+    "Every committed sweep file (including the documented coco2014 one that CI does not run) expands into valid runs."
+    from mmkg.cli import expand_grid
+    from mmkg.params import ExperimentConfig
+    files = sorted((REPO / 'sweeps').glob('*.yaml'))
+    assert {f.stem for f in files} >= {'relational', 'relational-coco', 'coco2014'}
+    for f in files:
+        runs = expand_grid(yaml.safe_load(f.read_text()))
+        assert runs, f
+        for _, params in runs: ExperimentConfig.from_params(params)

@@ -37,6 +37,24 @@ def test_experiment_on_coco_mini(tmp_path, coco_mini):
     assert (out / 'search' / 'manifest.json').exists() and (out / 'tables' / 'search.csv').exists()   # coco-mini has 5 captions an image
     assert (out / 'figures' / 'roc.png').stat().st_size > 0
     assert 'skipped:' in (out / 'summary.md').read_text()
+    lit, link = (pd.read_csv(out / 'tables' / f'{t}.csv').set_index('method') for t in ('literature', 'link_prediction'))
+    assert list(lit.index) == list(link.index)                                       # every method, in the literature's format
+    assert np.allclose(lit.mAP, 100 * link.macro_ap) and np.allclose(lit.OF1, 100 * link.micro_f1)
+
+def test_experiment_trains_and_tests_on_separate_coco_splits(tmp_path, coco_two_splits):
+    "The literature's protocol: train (and validation, carved by seed) from one annotation file, test on another."
+    out = run_experiment(tmp_path, dataset='coco', data_root=coco_two_splits, coco_split='trainmini', coco_test_split='testmini',
+                         seeds=[0, 1], methods=['scene'], finetune=False, search=False)
+    per_seed = pd.read_csv(out / 'tables' / 'link_prediction_per_seed.csv')
+    assert set(per_seed.images) == {6}                                   # every seed scores exactly the test file's 6 images
+    graph = pd.read_csv(out / 'tables' / 'graph.csv')
+    assert graph[(graph.kind == 'node') & (graph.type == 'image')]['count'].item() == 12   # training-file images only (14 less val)
+    assert json.loads((out / 'metrics.json').read_text())['dataset']['images'] == 20
+    assert 'trainmini+testmini' in (out / 'summary.md').read_text()
+    assert (out / 'tables' / 'literature.csv').exists()
+    # the tiny CLIP trained only on training-file images: the test file's ids are not among them
+    test_ids = {im['id'] for im in json.loads((coco_two_splits / 'annotations' / 'instances_testmini.json').read_text())['images']}
+    assert not test_ids & set(pd.read_csv(out / 'tables' / 'clip_training_images.csv').image_id)
 
 def test_experiment_over_seeds_reports_intervals(tmp_path):
     "Two seeds: per-seed rows for each, intervals and the paired SAGE − CLIP table."
@@ -46,7 +64,7 @@ def test_experiment_over_seeds_reports_intervals(tmp_path):
     assert pd.read_csv(out / 'tables' / 'link_prediction.csv').macro_auc_ci95.notna().all()
     assert (out / 'tables' / 'sage_minus_clip.csv').exists()
     boot = pd.read_csv(out / 'tables' / 'sage_minus_clip_bootstrap.csv')
-    assert sorted(boot.a.unique()) == ['Correct & Smooth (probe)', 'SAGE-scene']   # every graph method of the run
+    assert sorted(boot.a.unique()) == ['Blend (best graph + probe)', 'Correct & Smooth (probe)', 'SAGE-scene']   # every graph method of the run
     boot = boot[boot.a == 'SAGE-scene']
     assert sorted(boot.seed) == [0, 1]
     auc = per_seed.pivot(index='seed', columns='method', values='macro_auc')   # the bootstrap's point = the tables' difference
@@ -95,3 +113,43 @@ def test_experiment_config_defaults_are_the_notebooks():
     nb = {k: ast.literal_eval(v['default']) for k, v in pm.inspect_notebook(str(REPO / 'nbs' / '10_experiment.ipynb')).items()}
     cfg = {k: list(v) if isinstance(v, tuple) else v for k, v in ExperimentConfig().to_dict().items()}
     assert nb == cfg
+
+def _clip_retrieval_folder(root, n=90, d=16, seed=0):
+    "A clip-retrieval output folder (3 shards) of synthetic vectors: each image the sum of its keywords' directions plus noise."
+    rng = np.random.default_rng(seed); names = ['bird', 'cat', 'dog', 'fish']
+    D = rng.normal(size=(4, d)); Y = rng.random((n, 4)) < 0.35; Y[~Y.any(1), 0] = True
+    V = (Y @ D + 0.8 * rng.normal(size=(n, d))).astype(np.float32)
+    meta = pd.DataFrame({'image_path': [f'images/{i:04d}.jpg' for i in range(n)], 'caption': [f'photo {i}' for i in range(n)],
+                         'keywords': ['|'.join(np.asarray(names)[y]) for y in Y]})
+    T = (V + 0.3 * rng.normal(size=V.shape)).astype(np.float32)      # each caption's vector near its image's
+    for sub in ('img_emb', 'metadata', 'text_emb'): (root / sub).mkdir(parents=True)
+    for i, s in enumerate(range(0, n, 32)):
+        np.save(root / 'img_emb' / f'img_emb_{i}.npy', V[s:s + 32]); meta.iloc[s:s + 32].to_parquet(root / 'metadata' / f'metadata_{i}.parquet')
+        np.save(root / 'text_emb' / f'text_emb_{i}.npy', T[s:s + 32])
+    np.savez(root.parent / 'keywords.npz', names=np.array(names), vectors=D.astype(np.float32))
+    return root
+
+def test_experiment_on_a_clip_retrieval_folder(tmp_path):
+    "Bring your own embeddings: clip-retrieval's output read directly, with and without keyword vectors of its space."
+    folder = _clip_retrieval_folder(tmp_path / 'embeddings')
+    common = dict(dataset='clip-retrieval', data_root=folder, keywords_sep='|', seeds=[0, 1], methods=['cosine', 'self'], baseline_epochs=2)
+    out = run_experiment(tmp_path / 'proto', **common)
+    link = pd.read_csv(out / 'tables' / 'link_prediction.csv').set_index('method')
+    assert link.index[0] == 'Keyword prototypes (supervised)' and 'CLIP (prompted)' not in link.index   # no text tower: no zero-shot row
+    assert link.loc['Linear probe', 'macro_auc'] > 0.8                                    # the vectors carry the labels
+    assert 'keywords as training-image prototypes (supervised)' in (out / 'summary.md').read_text()
+    ret = pd.read_csv(out / 'tables' / 'retrieval.csv').set_index(['method', 'direction'])
+    assert ret.loc[('precomputed vectors', 'image→caption'), 'R@10'] > 0.9             # text_emb/ read: caption retrieval in that space
+    out2 = run_experiment(tmp_path / 'kw', **common, keyword_vectors=tmp_path / 'keywords.npz')
+    link2 = pd.read_csv(out2 / 'tables' / 'link_prediction.csv').set_index('method')
+    assert {'CLIP (prompted)', 'CLIP (raw names)'} <= set(link2.index) and 'CLIP (fine-tuned)' not in link2.index
+    assert link2.loc['CLIP (prompted)', 'macro_auc'] > 0.8                                # zero-shot in the file's space works
+
+def test_keyword_vectors_of_another_dimension_name_both_files(tmp_path):
+    from mmkg.data import DataError, load_clip_retrieval
+    from mmkg.embed import precomputed_embeddings
+    folder = _clip_retrieval_folder(tmp_path / 'embeddings', d=16)
+    np.savez(tmp_path / 'kw8.npz', names=np.array(['bird', 'cat', 'dog', 'fish']), vectors=np.ones((4, 8), np.float32))
+    ds = load_clip_retrieval(folder, keywords_sep='|')
+    with pytest.raises(DataError, match=f"dimension mismatch: {tmp_path / 'kw8.npz'} has 8-d vectors, the image vectors of {folder} are 16-d"):
+        precomputed_embeddings(ds, str(tmp_path / 'kw8.npz'), source=str(folder))
