@@ -22,22 +22,37 @@ from .data import Dataset, Split
 from .embed import Embeddings
 
 # %% auto #0
-__all__ = ['EDGE_TYPES', 'NODE_TYPES', 'similarity_edges', 'cooccurrence_edges', 'keyword_prototypes', 'GraphConfig',
+__all__ = ['EDGE_TYPES', 'NODE_TYPES', 'knn_index', 'similarity_edges', 'cooccurrence_edges', 'keyword_prototypes', 'GraphConfig',
            'build_graph', 'save_graph', 'load_graph', 'NodeType', 'FlatGraph', 'csr_by_target', 'flatten', 'in_sorted',
            'graph_summary', 'plot_degrees']
+
+# %% ../nbs/04_graph.ipynb #e6ea4a5b
+def knn_index(X:np.ndarray, # [N, d] float32 unit vectors to index
+              kind:str='exact', # 'exact' or 'ivf'
+              nprobe:int=16) -> 'faiss.Index':
+    "A faiss inner-product index over `X`: exact, or IVF-flat with √N·4 lists (trained on a fixed sample) and `nprobe` lists visited."
+    if kind == 'exact' or len(X) < 1000:            # small sets: exact is fast and an IVF would be under-trained
+        index = faiss.IndexFlatIP(X.shape[1]); index.add(X); return index
+    if kind != 'ivf': raise ValueError(f"index={kind!r}: expected 'exact' or 'ivf'")
+    nlist = min(int(4 * np.sqrt(len(X))), len(X) // 39)   # faiss's k-means wants ≥ 39 training vectors a list
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(X.shape[1]), X.shape[1], nlist, faiss.METRIC_INNER_PRODUCT)
+    train = X[np.random.default_rng(0).choice(len(X), min(len(X), 64 * nlist), replace=False)]
+    index.train(train); index.add(X); index.nprobe = nprobe
+    return index
 
 # %% ../nbs/04_graph.ipynb #97c34efa
 def similarity_edges(X:np.ndarray, # [N, d] L2-normalised vectors
                      k:int=0, # top-k neighbours per node (0: none)
                      threshold:float|None=None, # also every neighbour with cosine ≥ threshold
                      cap:int=50, # at most this many threshold neighbours per node (the most similar ones)
+                     index:str='exact', # 'exact' (faiss flat) or 'ivf' (faiss IVF-flat: approximate, `knn_index`)
+                     nprobe:int=16, # ivf: inverted lists visited per query
                     ) -> torch.Tensor:
     "Symmetric similarity edges [2, E] among the rows of X (no self-loops, no duplicates), via faiss."
     X = np.ascontiguousarray(X, dtype=np.float32); n = len(X)
     if n < 2 or (k <= 0 and threshold is None): return torch.zeros((2, 0), dtype=torch.long)
-    index = faiss.IndexFlatIP(X.shape[1]); index.add(X)
     m = min(n, max(k, cap if threshold is not None else 0) + 1)
-    D, I = index.search(X, m)                          # [n, m], best first; includes the node itself
+    D, I = knn_index(X, index, nprobe).search(X, m)    # [n, m], best first; includes the node itself
     keep = (I >= 0) & (I != np.arange(n)[:, None])
     rank = np.cumsum(keep, 1) - 1                      # rank among non-self neighbours
     sel = keep & (rank < k) if k > 0 else np.zeros_like(keep)
@@ -79,7 +94,10 @@ class GraphConfig(Config):
     keyword_threshold: float = 0.0       # and/or cosine ≥ this (0: off)
     keyword_cooccurrence: float = 0.0    # keyword j → keyword i when P(j | i) ≥ this on the training labels (ML-GCN's τ; 0: none)
     sim_cap: int = 50
+    image_index: str = 'exact'           # image–image neighbour search: 'exact' or 'ivf' (approximate; benchmarks/knn_edges.py)
+    ivf_nprobe: int = 16
     def check(self):
+        require(self.image_index in ('exact', 'ivf'), self, 'image_index', "must be 'exact' or 'ivf'")
         require(self.keyword_features in ('prompted', 'raw', 'prototype'), self, 'keyword_features', "must be 'prompted', 'raw' or 'prototype'")
         for f in ('image_knn', 'keyword_knn', 'sim_cap'): require(getattr(self, f) >= 0, self, f, 'must be ≥ 0')
         for f in ('image_threshold', 'keyword_threshold'): require(0 <= getattr(self, f) < 1, self, f, 'must be in [0, 1)')
@@ -111,7 +129,8 @@ def build_graph(ds:Dataset, emb:Embeddings, split:Split, cfg:GraphConfig=GraphCo
     if cfg.scene_edges:
         has = np.flatnonzero(scene >= 0); _bipartite(data, EDGE_TYPES['in'], has, scene[has])
     if cfg.image_knn or cfg.image_threshold:
-        data[EDGE_TYPES['similar_image']].edge_index = similarity_edges(emb.image[tr], cfg.image_knn, cfg.image_threshold or None, cfg.sim_cap)
+        data[EDGE_TYPES['similar_image']].edge_index = similarity_edges(emb.image[tr], cfg.image_knn, cfg.image_threshold or None, cfg.sim_cap,
+                                                                        cfg.image_index, cfg.ivf_nprobe)
     if cfg.keyword_knn or cfg.keyword_threshold:
         data[EDGE_TYPES['similar_keyword']].edge_index = similarity_edges(data['keyword'].x.numpy(), cfg.keyword_knn, cfg.keyword_threshold or None, cfg.sim_cap)
     if cfg.keyword_cooccurrence: data[EDGE_TYPES['cooccurs']].edge_index = cooccurrence_edges(ds.labels[tr], cfg.keyword_cooccurrence)
