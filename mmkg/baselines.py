@@ -13,6 +13,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
 from .core import BestEpoch, Config, progress, require, seed_everything
@@ -22,7 +23,7 @@ from .metrics import dense_labels, macro_auc
 __all__ = ['BASELINES', 'TRAINABLE', 'REFERENCE_BUDGET', 'PROBE_CS', 'KNN_GRID', 'BLEND_WEIGHTS', 'BaselineConfig', 'Pairs',
            'training_pairs', 'hinge_ranking_loss', 'Projection', 'cca', 'CCAModel', 'CCALayer',
            'sample_keyword_negatives', 'Compatibility', 'BaselineResult', 'train_baseline', 'pair_accuracy',
-           'LinearProbe', 'knn_transfer', 'select_on_validation', 'blend_scores']
+           'LinearProbe', 'knn_transfer', 'select_on_validation', 'Standardiser', 'blend_scores']
 
 # %% ../nbs/08_baselines.ipynb #14a39602
 BASELINES = ('ranking', 'cca', 'cca-layer', 'compat-euclid', 'compat-inner')
@@ -255,13 +256,23 @@ class LinearProbe:
     def fit(self, X, Y) -> 'LinearProbe':
         X, Y = np.asarray(X, np.float32), dense_labels(Y)
         self.prior = Y.mean(0); self.fit_cols = np.flatnonzero((Y.sum(0) > 0) & (Y.sum(0) < len(Y)))
-        self.models = [LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed).fit(X, Y[:, k]) for k in self.fit_cols]
+        models = [LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed).fit(X, Y[:, k]) for k in self.fit_cols]
+        self.coef = np.stack([m.coef_[0] for m in models]) if models else np.zeros((0, X.shape[1]))   # [K_fit, d] float64
+        self.intercept = np.array([m.intercept_[0] for m in models], np.float64)
         return self
     def predict(self, X) -> np.ndarray:
-        "Probabilities [N, K]."
+        "Probabilities [N, K]: one matrix product for every keyword (sklearn's `predict_proba`, vectorised)."
         X = np.asarray(X, np.float32); P = np.tile(self.prior.astype(np.float32), (len(X), 1))
-        for k, m in zip(self.fit_cols, self.models): P[:, k] = m.predict_proba(X)[:, 1]
+        P[:, self.fit_cols] = expit(X.astype(np.float64) @ self.coef.T + self.intercept)
         return P
+    def state(self) -> dict:
+        "The fitted probe as plain arrays (for a model bundle)."
+        return {'coef': self.coef, 'intercept': self.intercept, 'prior': self.prior, 'fit_cols': self.fit_cols}
+    @classmethod
+    def from_state(cls, state:dict) -> 'LinearProbe':
+        "A fitted probe from `state()`'s arrays."
+        p = cls(); p.coef, p.intercept, p.prior, p.fit_cols = (np.asarray(state[k]) for k in ('coef', 'intercept', 'prior', 'fit_cols'))
+        return p
 
 # %% ../nbs/08_baselines.ipynb #5cd5c0fb
 def knn_transfer(X_train, Y_train, X_query, k:int=10, temperature:float=0.05, exclude_self:bool=False) -> np.ndarray:
@@ -282,13 +293,25 @@ def select_on_validation(make_scores:Callable[[object], np.ndarray], grid:Sequen
 # %% ../nbs/08_baselines.ipynb #f72f5564
 BLEND_WEIGHTS = tuple(round(0.1 * i, 1) for i in range(1, 11))   # weight of the first method; 0 is not offered
 
+@dataclass
+class Standardiser:
+    "Per-keyword standardisation fitted on one method's validation scores; scores in [0, 1] (probabilities, vote shares) become logits first."
+    mu: np.ndarray
+    sd: np.ndarray
+    logit: bool
+    @classmethod
+    def fit(cls, v:np.ndarray) -> 'Standardiser':
+        logit = bool(v.min() >= 0 and v.max() <= 1)
+        v = cls._logit(v) if logit else v
+        sd = v.std(0); return cls(v.mean(0), np.where(sd > 0, sd, 1), logit)
+    @staticmethod
+    def _logit(x): x = np.clip(x, 1e-6, 1 - 1e-6); return np.log(x / (1 - x))
+    def __call__(self, x:np.ndarray) -> np.ndarray: return ((self._logit(x) if self.logit else x) - self.mu) / self.sd
+
 def blend_scores(a:tuple, b:tuple, # (validation, test) scores [n, K] of two methods
                  Y_val, weights:Sequence[float]=BLEND_WEIGHTS) -> tuple[float, np.ndarray, np.ndarray, pd.DataFrame]:
-    "w·a + (1−w)·b on per-keyword validation-standardised scores, w chosen on validation: (w, validation, test scores, every try)."
-    def z(v, t):
-        if v.min() >= 0 and v.max() <= 1: v, t = (np.log(np.clip(x, 1e-6, 1 - 1e-6) / (1 - np.clip(x, 1e-6, 1 - 1e-6))) for x in (v, t))
-        mu, sd = v.mean(0), v.std(0); sd = np.where(sd > 0, sd, 1)
-        return (v - mu) / sd, (t - mu) / sd
-    (av, at), (bv, bt) = z(*a), z(*b)
+    "w·a + (1−w)·b on per-keyword validation-standardised scores (`Standardiser`), w chosen on validation: (w, validation, test scores, every try)."
+    sa, sb = Standardiser.fit(a[0]), Standardiser.fit(b[0])
+    (av, at), (bv, bt) = (sa(a[0]), sa(a[1])), (sb(b[0]), sb(b[1]))
     w, hist = select_on_validation(lambda w: w * av + (1 - w) * bv, weights, Y_val)
     return float(w), w * av + (1 - w) * bv, w * at + (1 - w) * bt, hist

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #3e4b6962
 from __future__ import annotations
-import copy, dataclasses, hashlib, json, logging, os, random, tempfile, time, typing
+import copy, dataclasses, hashlib, json, logging, os, random, shutil, tempfile, time, typing
 from collections import Counter
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -16,8 +16,8 @@ from tqdm.auto import tqdm
 
 # %% auto #0
 __all__ = ['CACHE_FORMAT', 'ConfigError', 'Config', 'require', 'seed_everything', 'get_device', 'outputs_dir', 'cache_dir',
-           'run_dir', 'get_logger', 'progress', 'Skips', 'BestEpoch', 'stable_hash', 'atomic_write', 'save_torch',
-           'load_torch', 'Cached', 'StageCache']
+           'run_dir', 'get_logger', 'progress', 'Skips', 'BestEpoch', 'stable_hash', 'atomic_write', 'atomic_dir',
+           'save_torch', 'load_torch', 'Cached', 'StageCache']
 
 # %% ../nbs/00_core.ipynb #c9ad62e4
 class ConfigError(ValueError):
@@ -198,6 +198,19 @@ def atomic_write(path:Path|str, write:Callable[[Path], Any]) -> Path:
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True); raise
+    return path
+
+# %% ../nbs/00_core.ipynb #1ae746ba
+def atomic_dir(path:Path|str, write:Callable[[Path], Any]) -> Path:
+    "Call `write(tmp_dir)` on a fresh sibling folder, then swap it in for `path`: readers see the old folder or the new one, never a mix."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'))
+    try: write(tmp)
+    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
+    mask = os.umask(0); os.umask(mask); tmp.chmod(0o777 & ~mask)   # mkdtemp made it private; a folder like any other
+    old = path.with_name(f'.{path.name}.{os.getpid()}.old')
+    if path.exists(): os.rename(path, old)       # two renames: a crash between them leaves the old folder as .<name>.<pid>.old
+    os.rename(tmp, path); shutil.rmtree(old, ignore_errors=True)
     return path
 
 # %% ../nbs/00_core.ipynb #318aa725

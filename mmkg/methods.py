@@ -236,13 +236,13 @@ def correct_smooth(ctx:SeedContext) -> MethodScores:
                         extras={'val_macro_auc': float(hist.val_macro_auc.max()), 'setting': best})
 
 # %% ../nbs/09b_methods.ipynb #8af1350e
-def _blend(ctx:SeedContext, a:MethodScores|tuple, name:str, family:str) -> MethodScores:
-    "`a` (a record or (validation, test) scores) blended with this seed's linear probe."
+def _blend(ctx:SeedContext, a:MethodScores|tuple, name:str, family:str, of:str) -> MethodScores:
+    "`a` (a record or (validation, test) scores of method `of`) blended with this seed's linear probe."
     (probe, _, _), X, s = ctx.probe, ctx.emb.image, ctx.split
     a_scores = (a.val, a.test) if isinstance(a, MethodScores) else a
     w, v, t, hist = blend_scores(a_scores, (probe.predict(X[s.val]), probe.predict(X[s.test])), ctx.Y_val)
     return MethodScores('', family, t, v, history=hist, extras={'val_macro_auc': float(hist.val_macro_auc.max()),
-                                                                 'setting': f'{w:g} × {name} + {1 - w:g} × probe'})
+                                                                 'setting': f'{w:g} × {name} + {1 - w:g} × probe', 'blend': {'weight': w, 'of': of}})
 
 # %% ../nbs/09b_methods.ipynb #0d9a00ac
 @register_method('graph-blend', 'Blend (best graph + probe)', 'graph')
@@ -250,11 +250,11 @@ def graph_blend(ctx:SeedContext) -> MethodScores:
     done = [r for k, r in ctx.scored.items() if r.family == 'graph' and k != 'graph-blend' and 'val_macro_auc' in r.extras]
     if not done: raise ConfigError("method 'graph-blend' needs a graph method before it in the run's methods (e.g. sage-scene)")
     best = max(done, key=lambda r: r.extras['val_macro_auc'])
-    return _blend(ctx, best, best.name, 'graph')
+    return _blend(ctx, best, best.name, 'graph', next(k for k, r in ctx.scored.items() if r is best))
 
 # %% ../nbs/09b_methods.ipynb #bad05cd9
 @register_method('knn-blend', 'Blend (kNN + probe)', 'baseline')
-def knn_blend(ctx:SeedContext) -> MethodScores: return _blend(ctx, (ctx.knn_scores('val'), ctx.knn_scores('test')), 'kNN', 'baseline')
+def knn_blend(ctx:SeedContext) -> MethodScores: return _blend(ctx, (ctx.knn_scores('val'), ctx.knn_scores('test')), 'kNN', 'baseline', 'knn')
 
 # %% ../nbs/09b_methods.ipynb #f3c590d8
 ABLATION = {   # row → (training changes, graph changes, reconnection; None: the base method)

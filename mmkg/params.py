@@ -62,6 +62,7 @@ class ExperimentConfig(Config):
     extra_methods: tuple[str, ...] = ()   # any other registered methods (09b_methods), by key
     baseline_epochs: int = 5
     search: bool = True
+    bundle: bool = True               # write outputs/<run>/model/: what `mmkg tag` needs (09d_tag)
     n_boot: int = 1000
     device: str = 'auto'
     out_dir: str = ''

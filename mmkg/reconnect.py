@@ -15,10 +15,11 @@ import torch.nn.functional as F
 from .core import Config, Skips, require
 from .metrics import macro_auc, micro_auc
 from .graph import FlatGraph, NodeType, csr_by_target
-from .sage import SAGE, embed_graph
+from .sage import SAGE, adjacency, embed_graph
 
 # %% auto #0
-__all__ = ['ReconnectConfig', 'Attached', 'reconnect', 'link_embeddings', 'link_scores', 'make_validator']
+__all__ = ['ReconnectConfig', 'Attached', 'attach_edges', 'reconnect', 'link_embeddings', 'link_scores', 'make_validator',
+           'TrainedGraph']
 
 # %% ../nbs/06_reconnect.ipynb #40b92cfe
 @dataclass(frozen=True)
@@ -48,11 +49,11 @@ def _topk(base:np.ndarray, queries:np.ndarray, m:int):
     index = faiss.IndexFlatIP(base.shape[1]); index.add(np.ascontiguousarray(base, np.float32))
     return index.search(np.ascontiguousarray(queries, np.float32), min(m, len(base)))
 
-# %% ../nbs/06_reconnect.ipynb #ca241c55
-def reconnect(g:FlatGraph, new_x:torch.Tensor, cfg:ReconnectConfig=ReconnectConfig(),
-              new_scene:np.ndarray|None=None, # scene index per new image (-1: unknown), for `scene`
-             ) -> Attached:
-    "Attach `new_x` [V, d] as image nodes joined only to training nodes, by `cfg.method`."
+# %% ../nbs/06_reconnect.ipynb #392c39e7
+def attach_edges(g:FlatGraph, new_x:torch.Tensor, cfg:ReconnectConfig=ReconnectConfig(),
+                 new_scene:np.ndarray|None=None, # scene index per new image (-1: unknown), for `scene`
+                ) -> tuple[torch.Tensor, torch.Tensor, Skips]:
+    "The edges (source ids, target ids) that attach `new_x` [V, d] as nodes `n..n+V-1` of `g` by `cfg.method`, and counted skips."
     V, n0, skips = len(new_x), g.num_nodes, Skips()
     new = torch.arange(n0, n0 + V)
     if cfg.method == 'cosine':
@@ -71,11 +72,20 @@ def reconnect(g:FlatGraph, new_x:torch.Tensor, cfg:ReconnectConfig=ReconnectConf
         kws = np.arange(g.offset['keyword'], g.offset['keyword'] + g.count['keyword'])
         _, I = _topk(g.x[kws].numpy(), new_x.numpy(), cfg.clip_keywords)
         src, dst = torch.cat([src, torch.as_tensor(kws[I.ravel()])]), torch.cat([dst, new.repeat_interleave(I.shape[1])])
-    old = g.edge_index
-    rowptr, col = csr_by_target(torch.cat([old[0], src.long()]), torch.cat([old[1], dst.long()]), n0 + V)
+    return src.long(), dst.long(), skips
+
+
+# %% ../nbs/06_reconnect.ipynb #ca241c55
+def reconnect(g:FlatGraph, new_x:torch.Tensor, cfg:ReconnectConfig=ReconnectConfig(),
+              new_scene:np.ndarray|None=None, # scene index per new image (-1: unknown), for `scene`
+             ) -> Attached:
+    "Attach `new_x` [V, d] as image nodes joined only to training nodes, by `cfg.method`."
+    src, dst, skips = attach_edges(g, new_x, cfg, new_scene)
+    V, n0, old = len(new_x), g.num_nodes, g.edge_index
+    rowptr, col = csr_by_target(torch.cat([old[0], src]), torch.cat([old[1], dst]), n0 + V)
     graph = FlatGraph(torch.cat([g.x, new_x.float()]), torch.cat([g.node_type, torch.full((V,), NodeType.IMAGE)]),
                       g.offset, g.count, rowptr, col)
-    return Attached(graph, new, skips)
+    return Attached(graph, torch.arange(n0, n0 + V), skips)
 
 # %% ../nbs/06_reconnect.ipynb #8c5d2719
 def link_embeddings(model:SAGE, att:Attached) -> tuple[torch.Tensor, torch.Tensor]:
@@ -99,3 +109,29 @@ def make_validator(g:FlatGraph, val_x:torch.Tensor, val_labels, cfg:ReconnectCon
         S = link_scores(model, att)
         return {'val_macro_auc': macro_auc(val_labels, S)[0], 'val_micro_auc': micro_auc(val_labels, S)}
     return validate
+
+# %% ../nbs/06_reconnect.ipynb #bf820846
+class TrainedGraph:
+    "A trained SAGE over its training graph, the graph's layer states computed once: new images embedded from their own edges."
+    def __init__(self, model:SAGE, g:FlatGraph, cfg:ReconnectConfig=ReconnectConfig()):
+        self.model, self.g, self.cfg = model.eval(), g, cfg
+        with torch.inference_mode():
+            adj = adjacency(g)
+            self.h0 = model.inputs(g.x, g.node_type); self.h1 = model.hidden_layer(self.h0, adj)
+            z = F.normalize(model.output_layer(self.h1, adj, self.h0), dim=1)
+        self.keywords = z[g.offset['keyword']:g.offset['keyword'] + g.count['keyword']]   # [K, h] unit vectors
+        self.images = z[g.offset['image']:g.offset['image'] + g.count['image']]           # training images [N, h]
+
+    @torch.inference_mode()
+    def embed(self, new_x:torch.Tensor, new_scene:np.ndarray|None=None) -> tuple[torch.Tensor, Skips]:
+        "Unit-norm embeddings [V, h] of new images attached by the config's method (each independent of the others), and skips."
+        new_x = torch.as_tensor(new_x, dtype=torch.float32); n0, V, m = self.g.num_nodes, len(new_x), self.model
+        src, dst, skips = attach_edges(self.g, new_x, self.cfg, new_scene)
+        e, size = torch.stack([src, dst - n0]), (n0 + V, V)              # sources among training + new nodes → new nodes
+        h0 = m.inputs(new_x, torch.full((V,), int(NodeType.IMAGE)))
+        h1 = m.hidden_layer(torch.cat([self.h0, h0]), e, size=size, h_dst=h0)
+        return F.normalize(m.output_layer(torch.cat([self.h1, h1]), e, h0, size=size, h_dst=h1), dim=1), skips
+
+    def scores(self, new_x:torch.Tensor, new_scene:np.ndarray|None=None) -> np.ndarray:
+        "Cosine scores [V, K] of new images against every keyword."
+        return (self.embed(new_x, new_scene)[0] @ self.keywords.T).numpy()

@@ -171,6 +171,15 @@ class ImageSearch:
         s = self.keyword_vectors @ self.vectors[row]; o = np.argsort(-s, kind='stable')[:k]
         return [(self.keywords[j], float(s[j])) for j in o]
 
+    def add(self, vectors, docs:Sequence[str]|None=None) -> np.ndarray:
+        "Append images (vectors in this space, optional documents) without a rebuild: faiss `add`; BM25 re-indexed only when a new document has words. Their rows."
+        v = _unit(np.atleast_2d(vectors)); rows = np.arange(len(self), len(self) + len(v))
+        docs = [''] * len(v) if docs is None else [str(d) for d in docs]
+        if len(docs) != len(v): raise ValueError(f'add: {len(v)} vectors but {len(docs)} documents')
+        self.index.add(v); self.vectors = np.concatenate([self.vectors, v]); self.docs += docs
+        if any(d.strip() for d in docs): self.text = TextIndex(self.docs)   # corpus-wide statistics change
+        return rows
+
     def save(self, path:str|Path) -> Path:
         "Write vectors, documents, keywords, config and both indexes under `path/` (each file atomically)."
         path = Path(path); path.mkdir(parents=True, exist_ok=True)

@@ -34,3 +34,16 @@ def coco_two_splits(tmp_path, coco_mini) -> Path:
         for im in inst['images']:
             if (im['id'] in test_ids) == is_test: (root / split / im['file_name']).symlink_to(coco_mini / 'val2017' / im['file_name'])
     return root
+
+SMOKE_RUN = '{methods: [cosine, scene], baselines: [linear-probe, knn], finetune: false, n_boot: 10}'
+
+@pytest.fixture(scope='session')
+def smoke_run(tmp_path_factory) -> Path:
+    "A smoke-sized experiment run (SAGE-cosine and -scene, probe, kNN, C&S, blends) with its search index and model bundle."
+    import subprocess, sys
+    out = tmp_path_factory.mktemp('smoke') / 'run'; out.mkdir()
+    r = subprocess.run([sys.executable, '-m', 'papermill', '-k', 'python3', '--cwd', str(REPO / 'nbs'), '--no-progress-bar',
+                        str(REPO / 'nbs' / '10_experiment.ipynb'), str(out / 'executed.ipynb'), '-p', 'out_dir', str(out),
+                        '-y', SMOKE_RUN], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return out

@@ -1,10 +1,9 @@
 """The search app in a real browser: start it on localhost, type a query in headless Chromium, see result images."""
-import shutil, socket, subprocess, sys, time, urllib.request
+import json, shutil, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 import psutil
 import pytest
 
-from conftest import REPO
 
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 
@@ -12,14 +11,9 @@ def free_port() -> int:
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 @pytest.fixture(scope='module')
-def run_dir(tmp_path_factory):
-    "A smoke-sized experiment run with its search artefacts."
-    out = tmp_path_factory.mktemp('app') / 'run'; out.mkdir()
-    r = subprocess.run([sys.executable, '-m', 'papermill', '-k', 'python3', '--cwd', str(REPO / 'nbs'), '--no-progress-bar',
-                        str(REPO / 'nbs' / '10_experiment.ipynb'), str(out / 'executed.ipynb'), '-p', 'out_dir', str(out),
-                        '-y', '{methods: [scene], baselines: [], finetune: false, n_boot: 10}'], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return out
+def run_dir(smoke_run):
+    "The session's smoke run (conftest), with its search artefacts and model bundle."
+    return smoke_run
 
 def test_load_run_answers_all_query_kinds(run_dir):
     from mmkg.search import load_run
@@ -31,13 +25,19 @@ def test_load_run_answers_all_query_kinds(run_dir):
             assert i.shape == (1, 5) and ((i >= -1) & (i < n)).all(), (space, mode)
         assert eng.search_image(3, 4)[1][0, 0] == 3
         assert len(eng.search_keyword(eng.keywords[0], 4)[1][0]) == 4
-    assert run['manifest']['sage_method'] == 'scene'
+    assert run['manifest']['sage_method'] in ('cosine', 'scene')   # the run's SAGE method best on validation
 
 @pytest.mark.skipif(CHROMIUM is None, reason='no Chromium on this machine: `make browser` installs Debian chromium (needs apt and root)')
 def test_app_in_a_browser(run_dir, tmp_path):
+    "Text query → result images; an uploaded image → its predicted keywords and neighbours, then added to the index."
     pw = pytest.importorskip('playwright.sync_api', reason='playwright is not installed (`make install` installs it with the dev extras)')
+    import pandas as pd
+    from PIL import Image
+    run = tmp_path / 'run'; shutil.copytree(run_dir, run)   # the upload changes the index: a copy of the session's run
+    test_image = pd.read_csv(run / 'model' / 'test_images.csv').path[0]
+    Image.open(test_image).transpose(Image.Transpose.ROTATE_180).save(tmp_path / 'upload.png')
     port = free_port()
-    app = subprocess.Popen([str(Path(sys.executable).parent / 'mmkg'), 'app', str(run_dir), '--port', str(port)],
+    app = subprocess.Popen([str(Path(sys.executable).parent / 'mmkg'), 'app', str(run), '--port', str(port)],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.time() + 90
@@ -57,9 +57,20 @@ def test_app_in_a_browser(run_dir, tmp_path):
             images = page.locator('[data-testid="stImage"] img, [data-testid="stImageContainer"] img')
             images.first.wait_for(timeout=60_000)
             assert images.count() >= 6
+            page.get_by_role('tab', name='Image → images').click()
+            page.locator('input[type="file"]').set_input_files(str(tmp_path / 'upload.png'))
+            page.get_by_text('Predicted keywords').wait_for(timeout=60_000)
+            line = page.locator('p', has_text='Predicted keywords').inner_text()
+            bundle = json.loads((run / 'model' / 'bundle.json').read_text())
+            assert sum(k in line for k in bundle['keywords']) >= 5 and bundle['methods'][bundle['best']]['name'] in line, line   # by the best method
+            assert images.count() >= 7                                              # the upload and its CLIP neighbours
+            page.get_by_role('button', name='Add to the index').click()
+            page.get_by_text('Added upload.png to the index').wait_for(timeout=60_000)
             page.screenshot(path=str(tmp_path / 'app.png'), full_page=True)
             browser.close()
         assert (tmp_path / 'app.png').stat().st_size > 10_000
+        gallery = pd.read_csv(run / 'search' / 'gallery.csv', keep_default_na=False)
+        assert gallery.split.iloc[-1] == 'added' and gallery.path.iloc[-1].endswith('added/upload.png')
     finally:   # `mmkg app` execs Streamlit, so this is the server itself; kill anything it started too
         procs = [app.pid] + [c.pid for c in psutil.Process(app.pid).children(recursive=True)] if app.poll() is None else []
         for pid in procs:
