@@ -203,7 +203,7 @@ def sage_model(ctx:SeedContext, rc:ReconnectConfig, flat:FlatGraph|None=None, # 
     if s.as_tested and train is None: cfg = replace(cfg, as_tested=rc.method)   # seeds attached as this model's held-out images
     def compute():
         val = make_validator(flat, X[split.val], ctx.Y_val, rc, ctx.scene[split.val])
-        r = train_sage(flat, cfg, val, arch=s.sage)
+        r = train_sage(flat, cfg, val, arch=s.sage, device=s.device)
         return {'state_dict': r.model.state_dict(), 'history': r.history, 'best_epoch': r.best_epoch, 'best': r.best}
     res = ctx.cache.get_or_compute('sage', {'sage': s.sage, 'train': cfg, 'reconnect': rc, 'graph': graph or s.graph}, compute,
                                    inputs=[ctx.emb_key, split.key])

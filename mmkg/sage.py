@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch_geometric.nn import SAGEConv
 
-from .core import BestEpoch, Config, get_logger, progress, require, seed_everything
+from .core import BestEpoch, Config, get_device, get_logger, progress, require, seed_everything
 from .graph import NODE_TYPES, FlatGraph, NodeType, in_sorted
 
 # %% auto #0
@@ -150,11 +150,12 @@ def sampled_forward(model:SAGE, g:FlatGraph, targets:torch.Tensor, gen:torch.Gen
     t_in_1 = inv1[:len(targets)]                                         # targets' positions in n1
     s2, d2 = sample_neighbors(g, n1, f2, gen, exclude)                   # hop 2 → n1
     n2, inv2 = torch.unique(torch.cat([n1, s2]), return_inverse=True)
-    n1_in_2 = inv2[:len(n1)]
-    h0 = model.inputs(g.x[n2], g.node_type[n2])
-    e2 = torch.stack([inv2[len(n1):], d2])                              # sources in n2 → n1
+    dev = next(model.parameters()).device                                # sampling on the CPU, the layers where the model is
+    n1_in_2, t_in_1 = inv2[:len(n1)].to(dev), t_in_1.to(dev)
+    h0 = model.inputs(g.x[n2].to(dev), g.node_type[n2].to(dev))
+    e2 = torch.stack([inv2[len(n1):], d2]).to(dev)                      # sources in n2 → n1
     h1 = model.hidden_layer(h0, e2, size=(len(n2), len(n1)), h_dst=h0[n1_in_2])
-    e1 = torch.stack([inv1[len(targets):], d1])                         # sources in n1 → targets
+    e1 = torch.stack([inv1[len(targets):], d1]).to(dev)                 # sources in n1 → targets
     return model.output_layer(h1, e1, h0[n1_in_2][t_in_1], size=(len(n1), len(targets)), h_dst=h1[t_in_1])
 
 # %% ../nbs/05_sage.ipynb #5a3c0745
@@ -167,13 +168,13 @@ def adjacency(g:FlatGraph) -> torch.Tensor:
 # %% ../nbs/05_sage.ipynb #2a74680d
 @torch.inference_mode()
 def embed_graph(model:SAGE, g:FlatGraph) -> torch.Tensor:
-    "Output embeddings of every node of `g` (eval mode, full neighbourhoods)."
-    was = model.training; model.eval()
-    adj = adjacency(g)
-    h0 = model.inputs(g.x, g.node_type)
+    "Output embeddings of every node of `g` (eval mode, full neighbourhoods), on the CPU wherever the model is."
+    was = model.training; model.eval(); dev = next(model.parameters()).device
+    adj = adjacency(g).to(dev)
+    h0 = model.inputs(g.x.to(dev), g.node_type.to(dev))
     out = model.output_layer(model.hidden_layer(h0, adj), adj, h0)
     model.train(was)
-    return out
+    return out.cpu()
 
 # %% ../nbs/05_sage.ipynb #da16582d
 def positive_links(g:FlatGraph, scene_positives:bool=True) -> torch.Tensor:
@@ -231,7 +232,7 @@ class LinkLoss(nn.Module):
         if self.kind == 'infonce':
             if len(cn) != len(cp) * k: raise ValueError(f"loss='infonce' needs {k} negatives per positive: got {len(cn)} for {len(cp)} positives")
             logits = torch.cat([self.scale * cp[:, None], self.scale * cn.view(k, -1).T], 1)
-            return F.cross_entropy(logits, torch.zeros(len(cp), dtype=torch.long))
+            return F.cross_entropy(logits, torch.zeros(len(cp), dtype=torch.long, device=cp.device))
         logits_p, logits_n = (cp, cn) if self.kind == 'bce_raw' else (self.scale * cp + self.bias, self.scale * cn + self.bias)
         y = torch.cat([torch.ones_like(logits_p), torch.zeros_like(logits_n)])
         return F.binary_cross_entropy_with_logits(torch.cat([logits_p, logits_n]), y)
@@ -269,7 +270,7 @@ def _multilabel_step(model, loss_head, g, cfg, data, batch, gen):
     imgs = batch + g.offset['image']
     kw = torch.arange(g.count['keyword']) + g.offset['keyword']
     z = sampled_forward(model, g, torch.cat([imgs, kw]), gen, cfg.fanout, seed_exclusion(g, imgs, cfg.as_tested))
-    return loss_head.multilabel(z[:len(imgs)], z[len(imgs):], data['Y'][batch])
+    return loss_head.multilabel(z[:len(imgs)], z[len(imgs):], data['Y'][batch].to(z.device))
 
 def _multilabel_prepare(g, cfg):
     pos = positive_links(g, scene_positives=False)
@@ -282,10 +283,11 @@ _multilabel_step.prepare = _multilabel_prepare
 def train_sage(g:FlatGraph, cfg:TrainConfig=TrainConfig(),
                validate:Callable[[SAGE], dict]|None=None, # returns metrics with 'val_macro_auc' (higher is better)
                arch:SageConfig=SageConfig(), # the model's architecture
-               device:str='cpu') -> SageResult:
-    "Train a `SAGE(arch)` on the training links of `g` as `cfg` says; select the best epoch by `validate`."
-    seed_everything(cfg.seed); gen = torch.Generator().manual_seed(cfg.seed)
-    model, loss_head, log = SAGE(g.x.shape[1], arch), LinkLoss(cfg.loss, g.count['keyword']), get_logger('mmkg.sage')
+               device:str='cpu', # where the layers run: cpu, cuda or auto (neighbour sampling stays on the CPU, seeded)
+              ) -> SageResult:
+    "Train a `SAGE(arch)` on the training links of `g` as `cfg` says; select the best epoch by `validate`; the model comes back on the CPU."
+    seed_everything(cfg.seed); gen, dev = torch.Generator().manual_seed(cfg.seed), get_device(device)
+    model, loss_head, log = SAGE(g.x.shape[1], arch).to(dev), LinkLoss(cfg.loss, g.count['keyword']).to(dev), get_logger('mmkg.sage')
     opt = torch.optim.Adam([*model.parameters(), *loss_head.parameters()], lr=cfg.lr, weight_decay=cfg.weight_decay)
     step = _multilabel_step if cfg.loss == 'multilabel' else _link_step
     data = step.prepare(g, cfg)
@@ -301,7 +303,7 @@ def train_sage(g:FlatGraph, cfg:TrainConfig=TrainConfig(),
         hist.append(rec)
         if keeper.update(rec.get('val_macro_auc', -rec['loss']), rec): log.info(f'early stop at epoch {epoch}'); break
     best = keeper.restore()
-    return SageResult(model, pd.DataFrame(hist), int(best['epoch']), best)
+    return SageResult(model.cpu(), pd.DataFrame(hist), int(best['epoch']), best)
 
 # %% ../nbs/05_sage.ipynb #1bd20e84
 def plot_sage_history(history:pd.DataFrame):
