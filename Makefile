@@ -13,7 +13,7 @@ export TRANSFORMERS_OFFLINE = 1
 $(VENV)/.installed: settings.ini setup.py
 	python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip setuptools wheel
-	PYTHONWARNINGS=ignore $(BIN)/pip install -q -e '.[dev]'   # quiet: setuptools' build warnings are not ours to act on
+	PYTHONWARNINGS=ignore $(BIN)/pip install -q -e '.[dev,scale]'   # quiet: setuptools' build warnings are not ours to act on
 	touch $@
 
 install: $(VENV)/.installed

@@ -8,6 +8,7 @@ cfg = cfg['DEFAULT']
 
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
+scale_requirements = shlex.split(cfg.get('scale_requirements', ''))   # pip install -e .[scale]: the embed stage on Ray Data (02a_scale)
 scripts = [s.strip() for s in cfg.get('console_scripts', '').split('\n') if s.strip()]
 
 setuptools.setup(
@@ -27,7 +28,7 @@ setuptools.setup(
     include_package_data=True,
     package_data={'mmkg': ['resources/*']},
     install_requires=requirements,
-    extras_require={'dev': dev_requirements},
+    extras_require={'dev': dev_requirements, 'scale': scale_requirements},
     python_requires=f">={cfg['min_python']}",
     entry_points={'console_scripts': scripts, 'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
     zip_safe=False,

@@ -234,6 +234,7 @@ def _parse_vectors(cells, col:str, where, ids) -> np.ndarray:
         if isinstance(v, str):  # "[0.1, 0.2]" or "0.1 0.2"; float() reads nan and inf too
             try: return np.array([float(t) for t in v.strip().strip('[]').replace(',', ' ').split()], np.float32)
             except ValueError: raise DataError(f"{where} row {r} (image {ids[r]!r}): column {col!r} is not a vector: {v[:40]!r}") from None
+        if hasattr(v, '__array__') and np.ndim(v) == 1: return np.asarray(v, np.float32)   # Parquet lists: arrays (Ray's tensor type where ray is imported)
         return np.asarray(_parse_list(v, r, col, where, None), dtype=np.float32)
     vecs = [parse(v, r) for r, v in enumerate(cells)]
     lens = np.array([len(v) for v in vecs])
@@ -246,7 +247,7 @@ def _parse_vectors(cells, col:str, where, ids) -> np.ndarray:
     return X
 
 # %% ../nbs/01_data.ipynb #bbc447d4
-def load_table(path:str|Path, # a .csv or .parquet file
+def load_table(path:str|Path, # a .csv or .parquet file, or a folder of .parquet shards (e.g. `02a_scale.embed_table_ray`'s)
                image_col:str='image', # image path column (relative to the table's folder), or
                vector_col:str|None=None, # a precomputed image vector column instead
                keywords_col:str='keywords', # keyword list column
@@ -260,14 +261,21 @@ def load_table(path:str|Path, # a .csv or .parquet file
     path = Path(path)
     if not path.exists(): raise DataError(f"table not found: {path}")
     readers = {'.csv': pd.read_csv, '.parquet': pd.read_parquet}
-    if path.suffix not in readers: raise DataError(f"table {path}: unsupported format {path.suffix!r} (use .csv or .parquet)")
-    df = readers[path.suffix](path)
+    if path.is_dir():   # Parquet shards, written in no particular order: rows sorted by id (or image) for a stable dataset
+        if not any(path.glob('*.parquet')): raise DataError(f"table {path}: a folder without .parquet shards")
+        df = pd.read_parquet(path); key = id_col or (image_col if image_col in df else None)
+        if key: df = df.sort_values(key, kind='stable')
+    elif path.suffix not in readers: raise DataError(f"table {path}: unsupported format {path.suffix!r} (use .csv or .parquet)")
+    else: df = readers[path.suffix](path)
     src_col = vector_col or image_col
     for c in (src_col, keywords_col):
         if c not in df.columns: raise DataError(f"table {path}: required column {c!r} is missing (columns: {', '.join(map(str, df.columns))})")
     for c in (scene_col, group_col, id_col):
         if c is not None and c != 'scene' and c != 'group' and c not in df.columns: raise DataError(f"table {path}: column {c!r} is missing")
     df, skips = df.reset_index(drop=True), Skips()
+    if vector_col and 'ok' in df and not df.ok.all():   # shards of `embed_table_ray`: images that could not be read
+        skips.add_all('unreadable image (ok = False)', df.loc[~df.ok.astype(bool), id_col or image_col].tolist() if (id_col or image_col) in df else [])
+        df = df[df.ok.astype(bool)].reset_index(drop=True)
     ids = df[id_col] if id_col else df[image_col] if image_col in df else pd.Series(np.arange(len(df)))
     _check_unique(ids, 'image id', path)
     paths = None
