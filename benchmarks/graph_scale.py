@@ -52,11 +52,11 @@ def run(n:int):
     total = sum(r[1] for r in rows)
     print(f'N={n:>7}  total {total:.1f} s, peak RSS {max(r[2] for r in rows):.2f} GB, {fg.edge_index.shape[1]:,} directed edges', flush=True)
 
-def main(run, script:str, sizes=(10_000, 30_000, 118_287)):
-    "`--n N`: run(N) here; several sizes or none: each size in its own process (peak RSS per size), shared by the benchmarks."
-    ap = argparse.ArgumentParser(); ap.add_argument('--n', type=int, nargs='*', default=None); a = ap.parse_args()
+def main(run, script:str, sizes=(10_000, 30_000, 118_287), extra:tuple=()):
+    "`--n N`: run(N) here; several sizes or none: each size in its own process (peak RSS per size) with `extra` arguments, shared by the benchmarks."
+    ap = argparse.ArgumentParser(); ap.add_argument('--n', type=int, nargs='*', default=None); a, _ = ap.parse_known_args()
     if a.n and len(a.n) == 1: run(a.n[0])
     else:
-        for n in a.n or sizes: subprocess.run([sys.executable, script, '--n', str(n)], check=True)
+        for n in a.n or sizes: subprocess.run([sys.executable, script, '--n', str(n), *extra], check=True)
 
 if __name__ == '__main__': main(run, __file__)

@@ -20,6 +20,7 @@ from .graph import FlatGraph, GraphConfig, build_graph, flatten, keyword_prototy
 from .sage import SAGE, SageConfig, TrainConfig, train_sage
 from .reconnect import ReconnectConfig, link_embeddings, make_validator, reconnect
 from .evaluate import MethodScores
+from .metrics import macro_auc
 from .baselines import (BaselineConfig, KNN_GRID, LinearProbe, PROBE_CS, blend_scores, knn_transfer, pair_accuracy,
                             select_on_validation, train_baseline, training_pairs)
 from .smooth import SMOOTH_GRID, correct_and_smooth
@@ -42,6 +43,7 @@ class MethodSettings:
     train: TrainConfig = TrainConfig()
     graph: GraphConfig = GraphConfig()
     as_tested: bool = True                         # SAGE trained as tested: seeds attached by each model's own reconnection (05)
+    sage_shared: str = ''                          # '' one SAGE model per reconnection; 'scene' (a method): that method's model serves all
     device: str = 'auto'
 
 # %% ../nbs/09b_methods.ipynb #a729c135
@@ -215,12 +217,15 @@ def sage_scores(ctx:SeedContext, method:str, train:TrainConfig|None=None, graph:
     "SAGE with reconnection `method`: held-out images attached to the training graph, scored by full-neighbour inference."
     rc, X, sc, split = ReconnectConfig(method=method), ctx.X, ctx.scene, ctx.split
     flat = flatten(build_graph(ctx.ds, ctx.emb, split, graph)) if graph is not None and graph != ctx.settings.graph else ctx.flat
-    model, rec = sage_model(ctx, rc, flat, train, graph)
+    shared = ctx.settings.sage_shared if train is None and graph is None else ''    # ablation variants train their own
+    model, rec = sage_model(ctx, ReconnectConfig(method=shared) if shared else rc, flat, train, graph)
     att = reconnect(flat, X[split.test], rc, sc[split.test])
     zi, zk = link_embeddings(model, att)
     vi, vk = link_embeddings(model, reconnect(flat, X[split.val], rc, sc[split.val]))
-    return MethodScores('', 'graph', (zi @ zk.T).numpy(), (vi @ vk.T).numpy(), (zi.numpy(), zk.numpy()), rec['history'],
-                        {'val_macro_auc': rec['best']['val_macro_auc'], 'model': model, 'reconnect': rc, 'skips': att.skips})
+    val = (vi @ vk.T).numpy()
+    val_auc = macro_auc(ctx.Y_val, val)[0] if shared else rec['best']['val_macro_auc']   # under this method's own reconnection
+    return MethodScores('', 'graph', (zi @ zk.T).numpy(), val, (zi.numpy(), zk.numpy()), rec['history'],
+                        {'val_macro_auc': val_auc, 'model': model, 'reconnect': rc, 'skips': att.skips, 'trained_as': shared or method})
 
 for _m in ('cosine', 'scene', 'self'):
     register_method(f'sage-{_m}', f'SAGE-{_m}', 'graph')(lambda ctx, _m=_m: sage_scores(ctx, _m))
