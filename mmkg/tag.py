@@ -176,6 +176,7 @@ class Tagger:
     def _probe(self) -> LinearProbe:
         if 'probe' not in self._models: self._models['probe'] = LinearProbe.from_state({k: self.T[f'probe.{k}'] for k in ('coef', 'intercept', 'prior', 'fit_cols')})
         return self._models['probe']
+    def _knn(self, X): return knn_transfer(self.T['train.x'], self.T['train.labels'], X, *self.meta['knn'])
     def _sage(self, key:str) -> TrainedGraph:
         if key not in self._models:
             m, T, gm = self.meta['methods'][key], self.T, self.meta['graph']
@@ -193,13 +194,13 @@ class Tagger:
         if key in ('clip-prompted', 'clip-raw'): return X @ T[f"keywords.{key.split('-')[1]}"].T
         if key == 'prototypes': return X @ T['prototypes'].T
         if key == 'linear-probe': return self._probe().predict(X)
-        if key == 'knn': return knn_transfer(T['train.x'], T['train.labels'], X, *self.meta['knn'])
+        if key == 'knn': return self._knn(X)
         if key.startswith('sage-'): return self._sage(key).scores(torch.from_numpy(X), scene)
         if key == 'correct-smooth':
             p = self._probe(); Xtr = T['train.x']
             if 'cs_train' not in self._models: self._models['cs_train'] = p.predict(Xtr)
             return correct_and_smooth(self._models['cs_train'], T['train.labels'], p.predict(X), Xtr, X, SmoothConfig(**m['smooth']))
-        a = knn_transfer(T['train.x'], T['train.labels'], X, *self.meta['knn']) if m['of'] == 'knn' else self.scores(m['of'], X, scene)
+        a = self._knn(X) if m['of'] == 'knn' else self.scores(m['of'], X, scene)   # kNN may be bundled only inside its blend
         za, zb = (Standardiser(T[f'{key}.{s}.mu'], T[f'{key}.{s}.sd'], m[f'{s}_logit']) for s in ('a', 'probe'))
         return m['weight'] * za(a) + (1 - m['weight']) * zb(self._probe().predict(X))
 
@@ -232,11 +233,11 @@ class Tagger:
         tags.skips, tags.seconds = skips, {'embed': t_embed, **tags.seconds}
         return tags
 
-    def check(self, methods:Sequence[str]|None=None, batch_size:int=64) -> pd.DataFrame:
-        "Tag the run's test images again from their files: per method, the largest difference from the scores the run gave them."
+    def check(self, methods:Sequence[str]|None=None, batch_size:int=64, vectors:np.ndarray|None=None) -> pd.DataFrame:
+        "Tag the run's test images again from their files (or their `vectors`, for precomputed runs): per method, the largest difference from the run's scores."
         t = pd.read_csv(self.folder / 'test_images.csv', keep_default_na=False)
         ref, skips = load_file(str(self.folder / 'check.safetensors')), Skips()
-        X, ok = self.embed(t.path.tolist(), batch_size, skips)
+        X, ok = (vectors, np.ones(len(t), bool)) if vectors is not None else self.embed(t.path.tolist(), batch_size, skips)
         if not ok.all(): raise BundleError(f"{self.folder / 'test_images.csv'}: {skips.summary()}")
         return pd.DataFrame([{'method': self.meta['methods'][k]['name'], 'key': k,
                               'max_abs_diff': float(np.abs(self.tag_vectors(X, k, t.scene.tolist()).scores - ref[f'scores.{k}']).max())}
