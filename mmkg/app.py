@@ -53,7 +53,7 @@ def main(run_dir:str):
             if (Path(run_dir) / 'model' / 'bundle.json').exists():
                 tags = st.cache_resource(Tagger.from_run)(run_dir).tag_vectors(v, 'best')
                 top = tags.table(5)
-                st.markdown(f'**Predicted keywords** ({tags.name}, ✓ above its validation threshold {tags.threshold:.3g}): '
+                st.markdown(f'**Predicted keywords** ({tags.name}; scores are {tags.score_kind} values; ✓ above its validation threshold {tags.threshold:.3g}): '
                             + ', '.join(f"{r.keyword} {r.score:.2f}{' ✓' if r.tagged else ''}" for r in top.itertuples()))
                 if st.button('Add to the index'):
                     dest = Path(run_dir) / 'added' / up.name; dest.parent.mkdir(exist_ok=True); dest.write_bytes(up.getvalue())

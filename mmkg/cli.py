@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -16,7 +17,8 @@ from .params import PATH_FIELDS, portable_path
 
 # %% auto #0
 __all__ = ['EXPERIMENT', 'CliError', 'find_notebook', 'notebook_parameters', 'checked', 'parse_params', 'expand_grid', 'headline',
-           'run_experiment', 'write_index', 'sweep_report', 'sweep', 'app', 'tag_command', 'main']
+           'run_experiment', 'write_index', 'sweep_report', 'compare_tables', 'compare_command', 'sweep', 'app',
+           'tag_command', 'main']
 
 # %% ../nbs/11_cli.ipynb #ecff83fa
 EXPERIMENT = '10_experiment.ipynb'
@@ -120,21 +122,53 @@ def write_index(records:list[dict], root:Path) -> pd.DataFrame:
 
 # %% ../nbs/11_cli.ipynb #736219c3
 def sweep_report(root:Path, knob:str, metric:str='macro_ap') -> pd.DataFrame:
-    "Every finished run's per-method `metric` (mean, CI over seeds) by its value of `knob`: `root/report_<knob>.csv|md|png|svg`."
+    "Every finished run's per-method `metric` (mean, CI over seeds) by its value of `knob`, each run's bests on validation marked: `root/report_<knob>.csv|md|png|svg`."
     from mmkg.evaluate import plot_knob
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
     index, rows = pd.read_csv(Path(root) / 'index.csv'), []
     if knob not in index: raise CliError(f"sweep report: {knob!r} is not a parameter of the sweep's runs")
     for r in index[index.status.isin(['ok', 'kept'])].to_dict('records'):
         t = pd.read_csv(Path(r['out_dir']) / 'tables' / 'link_prediction.csv')
-        rows.append(t[['method', 'seeds', metric, f'{metric}_ci95']].assign(**{knob: yaml.safe_load(str(r[knob]))}))
+        chosen = json.loads((Path(r['out_dir']) / 'metrics.json').read_text()).get('best_on_validation', {})
+        rows.append(t[['method', 'seeds', metric, f'{metric}_ci95']].assign(**{knob: yaml.safe_load(str(r[knob]))},
+                    best_on_validation=t.method.map({m: k for k, m in chosen.items() if k != 'sage'}).fillna('')))   # 'graph' / 'without_graph'
     if not rows: raise CliError(f'sweep report: no finished run in {root} (see index.md)')
-    table = pd.concat(rows, ignore_index=True)[['method', knob, 'seeds', metric, f'{metric}_ci95']]
+    table = pd.concat(rows, ignore_index=True)[['method', knob, 'seeds', metric, f'{metric}_ci95', 'best_on_validation']]
     out = Path(root) / f'report_{knob}'
     table.to_csv(f'{out}.csv', index=False); Path(f'{out}.md').write_text(table.to_markdown(index=False, floatfmt='.4f') + '\n')
     fig = plot_knob(table, knob, metric)
     for ext in ('png', 'svg'): fig.savefig(f'{out}.{ext}', dpi=120, bbox_inches='tight')
     plt.close(fig); return table
+
+# %% ../nbs/11_cli.ipynb #c102e48a
+def compare_tables(committed:Path, new:Path, atol:float=0.01, rtol:float=0.01) -> pd.DataFrame:
+    "Per CSV of `committed`: its largest numeric difference from the same file under `new`, where, and whether it is within tolerance."
+    rows = []
+    for f in sorted(Path(committed).glob('*.csv')):
+        g = Path(new) / f.name; row = {'file': f.name, 'max_abs_diff': float('nan'), 'where': '', 'ok': False}
+        if not g.exists(): rows.append(row | {'where': 'missing'}); continue
+        a, b = pd.read_csv(f), pd.read_csv(g)
+        if a.shape != b.shape or list(a.columns) != list(b.columns): rows.append(row | {'where': f'shape {a.shape} vs {b.shape}'}); continue
+        num = [c for c in a.columns if pd.api.types.is_numeric_dtype(a[c]) and pd.api.types.is_numeric_dtype(b[c])]
+        same_text = all(a[c].fillna('').astype(str).equals(b[c].fillna('').astype(str)) for c in a.columns if c not in num)
+        A, B = a[num].to_numpy(float), b[num].to_numpy(float)
+        D = np.where(np.isnan(A) & np.isnan(B), 0.0, np.abs(A - B)); D = np.where(np.isnan(D), np.inf, D)
+        worst = np.unravel_index(np.argmax(D), D.shape) if D.size else None
+        rows.append({'file': f.name, 'max_abs_diff': float(D[worst]) if worst else 0.0, 'where': f'row {worst[0]}, {num[worst[1]]}' if worst else '',
+                     'ok': bool(same_text and (D <= atol + rtol * np.abs(np.nan_to_num(A))).all())} | ({} if same_text else {'where': 'text differs'}))
+    return pd.DataFrame(rows, columns=['file', 'max_abs_diff', 'where', 'ok'])
+
+# %% ../nbs/11_cli.ipynb #c5322724
+def compare_command(a:argparse.Namespace) -> int:
+    "`mmkg compare`: one line per table beyond tolerance, then the largest difference; exit 1 when any table differs beyond it."
+    if not Path(a.committed).is_dir(): raise CliError(f'{a.committed}: no such folder of committed tables')
+    c = compare_tables(Path(a.committed), Path(a.new), a.atol, a.rtol)
+    for r in c[~c.ok].itertuples(): print(f'DIFFERS: {r.file}: {r.where} (largest difference {r.max_abs_diff:.3g})')
+    if len(c) and c.max_abs_diff.notna().any():
+        w = c.loc[c.max_abs_diff.idxmax()].to_dict()
+        print(f"compared {len(c)} tables with {a.committed}: largest difference {w['max_abs_diff']:.3g} ({w['file']}, {w['where']}); "
+              f'tolerance {a.atol:g} + {a.rtol:g}·|committed|: {"all within" if c.ok.all() else f"{int((~c.ok).sum())} beyond"}')
+    return int(not c.ok.all())
 
 # %% ../nbs/11_cli.ipynb #d20cfc0a
 def sweep(spec:dict, root:Path, notebook:Path, force:bool=False, fail_fast:bool=False, progress:bool=True) -> pd.DataFrame:
@@ -168,12 +202,16 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser('tag', help="tag image files with a run's models (its model/ bundle)")
     t.add_argument('run_dir', help='a finished run folder with model/')
     t.add_argument('images', nargs='+', help='image files, folders of images, CSV files with a path column (optional scene column)')
-    t.add_argument('--method', default='best', help="a bundled method's key or name, or 'best' (highest validation macro AUC; default)")
+    t.add_argument('--method', default='best', help="a bundled method's key or name, or 'best' (the run's best on validation, by macro AP and label-ranking AP; default)")
     t.add_argument('--top-k', type=int, default=5, help='keywords per image, best first (0: all; default 5)')
     t.add_argument('-o', '--output', default=None, help='write to a .csv (a row per image and keyword) or .jsonl (an object per image)')
     t.add_argument('--scene', default='scene', help="CSV column of scene names (default: scene); no scene: zero-shot where the method needs one")
     t.add_argument('--batch-size', type=int, default=64)
     t.add_argument('--device', default='cpu')
+    c = sub.add_parser('compare', help="compare a run's tables with committed ones, within a tolerance (make demo / make real end with it)")
+    c.add_argument('committed', help='folder of the committed tables (CSV)')
+    c.add_argument('new', help="folder of the run's tables")
+    c.add_argument('--atol', type=float, default=0.01); c.add_argument('--rtol', type=float, default=0.01)
     ix = sub.add_parser('index', help="change a run's search index")
     ix_sub = ix.add_subparsers(dest='index_command', required=True)
     ia = ix_sub.add_parser('add', help='tag image files and add them to the search index (no rebuild)')
@@ -223,6 +261,7 @@ def main(argv:Sequence[str]|None=None) -> int:
     try:
         if a.command == 'app': return app(a.run_dir, a.port)
         if a.command in ('tag', 'index'): return tag_command(a)
+        if a.command == 'compare': return compare_command(a)
         nb = find_notebook(a.notebook)
         if a.command == 'run':
             params = parse_params(a.param, a.file, known=notebook_parameters(nb))

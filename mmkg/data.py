@@ -15,13 +15,15 @@ import scipy.sparse as sp
 from PIL import Image, UnidentifiedImageError
 from pycocotools.coco import COCO
 
+from sklearn.cluster import KMeans
+
 from .core import Config, ConfigError, Skips, StageCache, get_logger, progress, require, stable_hash, atomic_write
 
 # %% auto #0
 __all__ = ['COLOURS', 'OBJECTS', 'SCENES', 'DataError', 'Dataset', 'relative_paths', 'ImageError', 'load_image', 'verify_images',
-           'coco_image_dir', 'load_coco', 'load_table', 'load_clip_retrieval', 'GeneratorConfig', 'coco_label_sets',
-           'generate_dataset', 'load_generated', 'Split', 'check_fractions', 'split_images', 'load_coco_splits',
-           'load_karpathy', 'outside_test_rows']
+           'coco_image_dir', 'load_coco', 'load_table', 'load_clip_retrieval', 'load_coco_clip', 'GeneratorConfig',
+           'coco_label_sets', 'generate_dataset', 'load_generated', 'Split', 'check_fractions', 'split_images',
+           'load_coco_splits', 'load_karpathy', 'outside_test_rows']
 
 # %% ../nbs/01_data.ipynb #de0b0c38
 class DataError(ValueError):
@@ -338,6 +340,22 @@ def load_clip_retrieval(folder:str|Path, # clip-retrieval's output folder (img_e
             T = np.concatenate([np.load(t, allow_pickle=False) for t in texts]).astype(np.float32)
             if T.shape != V.shape: raise DataError(f"{folder / 'text_emb'}: {T.shape[0]} text vectors of dimension {T.shape[1]}, expected {V.shape[0]} of {V.shape[1]} (as img_emb/)")
             ds.caption_vectors = T[has]
+    return ds
+
+# %% ../nbs/01_data.ipynb #d6e2e021
+def load_coco_clip(n_scenes:int=8, # k-means clusters of the image vectors used as scenes
+                  ) -> Dataset:
+    "The real-feature benchmark: CLIP ViT-B/16 vectors of 500 COCO val2017 photos and one caption each, their categories, k-means scenes."
+    res = importlib.resources.files('mmkg') / 'resources'
+    with (res / 'coco_clip_b16_500_features.npy').open('rb') as f: F = np.load(f, allow_pickle=False)   # [2, 500, 512]: images, captions
+    with (res / 'coco_clip_b16_500_images.csv').open('rb') as f: t = pd.read_csv(f, keep_default_na=False)
+    if F.shape[:2] != (2, len(t)): raise DataError(f'coco_clip_b16_500_features.npy: shape {F.shape}, expected (2, {len(t)}, d) for images.csv')
+    kw = [c.split('|') if c else [] for c in t.categories]
+    scene = KMeans(n_scenes, n_init=10, random_state=0).fit_predict(F[0].astype(np.float64))
+    skips = Skips(); skips.add_all('image without keywords (kept)', t.image_id[t.categories == ''].astype(str).tolist())
+    ds = _from_rows('coco-clip-b16-500', t.image_id.to_numpy(), None, kw, pd.Series([f'cluster {s}' for s in scene]), None, F[0].astype(np.float32), skips)
+    ds.captions = pd.DataFrame({'image': np.arange(len(t)), 'caption': t.caption.astype(str).to_numpy()})
+    ds.caption_vectors = F[1].astype(np.float32)
     return ds
 
 # %% ../nbs/01_data.ipynb #695f343d

@@ -14,13 +14,13 @@ import seaborn as sns
 from sklearn.manifold import TSNE
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_curve
 
-from .metrics import literature_metrics, retrieval_metrics, retrieval_ranks, best_threshold, macro_ap, macro_auc, micro_auc, prf_at, threshold_sweep, topk_metrics, dense_labels
+from .metrics import label_ranking_ap, literature_metrics, retrieval_metrics, retrieval_ranks, best_threshold, macro_ap, macro_auc, micro_auc, prf_at, threshold_sweep, topk_metrics, dense_labels
 
 # %% auto #0
 __all__ = ['LITERATURE_COLUMNS', 'MethodScores', 'link_table', 'literature_table', 'retrieval_table', 'ci95', 'summarise_seeds',
-           'paired_difference', 'column_auc', 'paired_bootstrap', 'plot_roc', 'plot_score_hist', 'plot_pr',
-           'plot_threshold_sweep', 'plot_per_keyword', 'tsne_2d', 'plot_embedding_groups', 'plot_embedding_map',
-           'plot_knob']
+           'paired_difference', 'best_on_validation', 'graph_vs_nongraph', 'column_auc', 'paired_bootstrap', 'plot_roc',
+           'plot_score_hist', 'plot_pr', 'plot_threshold_sweep', 'plot_per_keyword', 'tsne_2d', 'plot_embedding_groups',
+           'plot_embedding_map', 'plot_knob']
 
 # %% ../nbs/07_evaluate.ipynb #3aaa7df8
 @dataclass
@@ -32,15 +32,19 @@ class MethodScores:
     val: np.ndarray|None = None            # validation scores: thresholds are chosen on them
     embeddings: tuple|None = None          # (test images [V, h], keywords [K, h]) in the method's space, when it has one
     history: pd.DataFrame|None = None      # training history (epoch, loss, validation metrics)
-    extras: dict = field(default_factory=dict)   # anything else (e.g. pair accuracy, the selected validation score)
+    extras: dict = field(default_factory=dict)   # anything else (e.g. pair accuracy, a model, the setting chosen)
+    inputs: str = 'image'                  # what it reads of a held-out image: 'image', or 'image+scene' (a scene label too)
+    val_score: float = float('nan')        # its validation `selection_score` (01a): what every "best" is chosen by
+    degenerate: str = ''                   # why its validation scores cannot rank ('' when they can, 01a `degenerate`): never selected
 
 # %% ../nbs/07_evaluate.ipynb #70230352
 def link_table(records:Sequence[MethodScores], Y, Y_val=None) -> pd.DataFrame:
-    "Per method: micro/macro ROC AUC, macro AP, top-k P/R and — with validation scores — P/R/F1 at the validation best-F1 threshold."
+    "Per method: its inputs, validation score and flag; micro/macro ROC AUC, macro AP, label-ranking AP, top-k P/R and — with validation scores — P/R/F1 at the validation best-F1 threshold."
     rows = []
     for r in records:
         S = r.test; auc, skipped = macro_auc(Y, S)
-        row = {'method': r.name, 'macro_auc': auc, 'micro_auc': micro_auc(Y, S), 'macro_ap': macro_ap(Y, S)[0],
+        row = {'method': r.name, 'inputs': r.inputs, 'degenerate': r.degenerate, 'val_score': r.val_score,
+               'macro_auc': auc, 'micro_auc': micro_auc(Y, S), 'macro_ap': macro_ap(Y, S)[0], 'label_ranking_ap': label_ranking_ap(Y, S),
                'keywords_skipped': skipped, 'images': len(S)} | topk_metrics(Y, S)
         if r.val is not None and Y_val is not None:
             t = best_threshold(threshold_sweep(Y_val, r.val))      # chosen on validation …
@@ -79,11 +83,13 @@ def ci95(x) -> tuple[float, float]:
     return float(m), float(st.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
 
 # %% ../nbs/07_evaluate.ipynb #e77f341d
-def summarise_seeds(per_seed:pd.DataFrame, metrics=('macro_auc', 'micro_auc', 'macro_ap', 'macro_f1', 'micro_f1', 'P@1', 'R@3')) -> pd.DataFrame:
-    "Mean and CI half-width of each metric per method (those present), from one row per (seed, method)."
+def summarise_seeds(per_seed:pd.DataFrame, metrics=('val_score', 'macro_auc', 'micro_auc', 'macro_ap', 'label_ranking_ap', 'macro_f1', 'micro_f1', 'P@1', 'R@3')) -> pd.DataFrame:
+    "Mean and CI half-width of each metric per method (those present), from one row per (seed, method); its inputs, and its flags on any seed."
     rows, metrics = [], [m for m in metrics if m in per_seed]
     for method, grp in per_seed.groupby('method', sort=False):
         row = {'method': method, 'seeds': len(grp)}
+        if 'inputs' in grp: row['inputs'] = max(grp.inputs, key=lambda s: len(s.split('+')))   # the most it read on any seed (a blend's part varies)
+        if 'degenerate' in grp: row['degenerate'] = '; '.join(sorted({f for f in grp.degenerate.fillna('') if f}))
         for m in metrics: row[m], row[f'{m}_ci95'] = ci95(grp[m])
         rows.append(row)
     return pd.DataFrame(rows)
@@ -94,6 +100,25 @@ def paired_difference(per_seed:pd.DataFrame, a:str, b:str, metric:str='macro_auc
     p = per_seed.pivot(index='seed', columns='method', values=metric)
     m, h = ci95(p[a] - p[b])
     return {'a': a, 'b': b, 'metric': metric, 'mean_diff': m, 'ci95': h, 'ci_low': m - h, 'ci_high': m + h, 'seeds': len(p)}
+
+# %% ../nbs/07_evaluate.ipynb #7557ebc8
+def best_on_validation(summary:pd.DataFrame, methods:Sequence[str]) -> str|None:
+    "Of `methods`, the row of `summary` with the highest mean validation score over seeds, never a flagged one (None if none is left)."
+    ok = summary.method.isin(methods) & summary.val_score.notna()
+    if 'degenerate' in summary: ok &= summary.degenerate.fillna('') == ''
+    t = summary[ok]
+    return t.method.iloc[int(np.argmax(t.val_score.to_numpy()))] if len(t) else None
+
+# %% ../nbs/07_evaluate.ipynb #03c763de
+def graph_vs_nongraph(per_seed:pd.DataFrame, summary:pd.DataFrame, family:Mapping[str, str],
+                      metrics:Sequence[str]=('macro_ap', 'label_ranking_ap', 'P@1')) -> pd.DataFrame:
+    "Each graph method − the best method without a graph that reads no more of a held-out image (chosen on validation), paired over seeds."
+    inputs, rows = dict(zip(summary.method, summary.inputs)), []
+    for g in summary.method[summary.method.map(family) == 'graph']:
+        refs = [m for m in summary.method if family[m] != 'graph' and set(inputs[m].split('+')) <= set(inputs[g].split('+'))]
+        if (ref := best_on_validation(summary, refs)) is None: continue
+        rows += [{'inputs': inputs[g]} | paired_difference(per_seed, g, ref, m) for m in metrics]
+    return pd.DataFrame(rows)
 
 # %% ../nbs/07_evaluate.ipynb #14648451
 def column_auc(Y, S) -> np.ndarray:

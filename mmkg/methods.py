@@ -12,7 +12,7 @@ from typing import Callable, Literal, Sequence
 import numpy as np
 import torch
 
-from .core import ConfigError, StageCache
+from .core import ConfigError, StageCache, get_logger
 from .data import Dataset, Split, split_images
 from .embed import EmbedConfig, Embeddings, embed_dataset
 from .finetune import FinetuneConfig, finetuned_clip
@@ -20,16 +20,16 @@ from .graph import FlatGraph, GraphConfig, build_graph, flatten, keyword_prototy
 from .sage import SAGE, SageConfig, TrainConfig, train_sage
 from .reconnect import ReconnectConfig, link_embeddings, make_validator, reconnect
 from .evaluate import MethodScores
-from .metrics import macro_auc
+from .metrics import degenerate, macro_auc, selection_score
 from .baselines import (BaselineConfig, KNN_GRID, LinearProbe, PROBE_CS, blend_scores, knn_transfer, pair_accuracy,
-                            select_on_validation, train_baseline, training_pairs)
+                            select_on_validation, train_baseline, training_pairs, with_scene)
 from .smooth import SMOOTH_GRID, correct_and_smooth
 
 # %% auto #0
 __all__ = ['METHODS', 'ABLATION', 'MethodSettings', 'SeedContext', 'seed_context', 'Method', 'register_method', 'get_method',
            'score_methods', 'best_of', 'clip_prompted', 'clip_raw', 'clip_finetuned', 'linear_probe',
            'knn_label_transfer', 'prototypes', 'sage_model', 'sage_scores', 'correct_smooth', 'graph_blend',
-           'knn_blend', 'ablate']
+           'knn_blend', 'linear_probe_scene', 'knn_scene', 'knn_blend_scene', 'ablate']
 
 # %% ../nbs/09b_methods.ipynb #203e9f6e
 @dataclass(frozen=True)
@@ -68,26 +68,53 @@ class SeedContext:
     def Y(self): return self.ds.labels[self.split.test]
     @property
     def Y_val(self): return self.ds.labels[self.split.val]
+    @property
+    def n_scenes(self) -> int: return len(self.emb.scene_names)
+    def features(self, inputs:str='image') -> np.ndarray:
+        "What a reference reads of every image: its CLIP vector ('image'), or the vector ⊕ one-hot scene ('image+scene')."
+        if inputs == 'image': return self.emb.image
+        if inputs == 'image+scene': return with_scene(self.emb.image, self.scene, self.n_scenes)
+        raise ConfigError(f"unknown inputs {inputs!r} (known: 'image', 'image+scene')")
     @cached_property
-    def probe(self) -> tuple[LinearProbe, object, 'pd.DataFrame']:
-        "The linear probe of this seed (C chosen on validation), shared by the probe and by Correct & Smooth."
-        X, Ytr, tr = self.emb.image, self.ds.labels[self.split.train], self.split.train
-        C, hist = select_on_validation(lambda c: LinearProbe(c, self.seed).fit(X[tr], Ytr).predict(X[self.split.val]), PROBE_CS, self.Y_val)
-        return LinearProbe(C, self.seed).fit(X[tr], Ytr), C, hist
+    def _probes(self) -> dict: return {}
+    def probe_for(self, inputs:str='image') -> tuple[LinearProbe, float, 'pd.DataFrame']:
+        "The linear probe on `inputs` (C chosen on validation), and every try; fitted once per seed and inputs."
+        if inputs not in self._probes:
+            F, Ytr, tr = self.features(inputs), self.ds.labels[self.split.train], self.split.train
+            C, hist = select_on_validation(lambda c: LinearProbe(c, self.seed).fit(F[tr], Ytr).predict(F[self.split.val]), PROBE_CS, self.Y_val)
+            self._probes[inputs] = (LinearProbe(C, self.seed).fit(F[tr], Ytr), C, hist)
+        return self._probes[inputs]
+    @property
+    def probe(self) -> tuple[LinearProbe, float, 'pd.DataFrame']:
+        "The image-only linear probe of this seed, shared by the probe, Correct & Smooth and the blends."
+        return self.probe_for('image')
+    def probe_scores(self, side:str, inputs:str='image') -> np.ndarray:
+        "The probe's probabilities for the `side` ('val' or 'test') images."
+        return self.probe_for(inputs)[0].predict(self.features(inputs)[self.split[side]])
     @cached_property
-    def knn(self) -> tuple[tuple, 'pd.DataFrame']:
-        "kNN transfer's (k, temperature) chosen on validation, and every try."
-        X, s, Ytr = self.emb.image, self.split, self.ds.labels[self.split.train]
-        return select_on_validation(lambda kt: knn_transfer(X[s.train], Ytr, X[s.val], *kt), KNN_GRID, self.Y_val)
-    def knn_scores(self, side:str) -> np.ndarray:
+    def _knns(self) -> dict: return {}
+    def knn_for(self, inputs:str='image') -> tuple[tuple, 'pd.DataFrame']:
+        "kNN transfer's (k, temperature) on `inputs` chosen on validation, and every try."
+        if inputs not in self._knns:
+            F, s, Ytr = self.features(inputs), self.split, self.ds.labels[self.split.train]
+            self._knns[inputs] = select_on_validation(lambda kt: knn_transfer(F[s.train], Ytr, F[s.val], *kt), KNN_GRID, self.Y_val)
+        return self._knns[inputs]
+    @property
+    def knn(self) -> tuple[tuple, 'pd.DataFrame']: return self.knn_for('image')
+    def knn_scores(self, side:str, inputs:str='image') -> np.ndarray:
         "kNN transfer's scores of the `side` ('val' or 'test') images, with the validation-chosen setting."
-        X, s = self.emb.image, self.split
-        return knn_transfer(X[s.train], self.ds.labels[s.train], X[s[side]], *self.knn[0])
+        F, s = self.features(inputs), self.split
+        return knn_transfer(F[s.train], self.ds.labels[s.train], F[s[side]], *self.knn_for(inputs)[0])
+    @cached_property
+    def K(self) -> np.ndarray:
+        "Keyword vectors the related-work baselines read: the text tower's, or without one (precomputed vectors) the seed's training-image prototypes."
+        if np.any(self.emb.keyword): return self.emb.keyword
+        return keyword_prototypes(self.emb.image[self.split.train], self.ds.labels[self.split.train])
     @cached_property
     def pairs(self):
         "The training links on frozen features, shared by the baselines."
         tr = self.split.train
-        return training_pairs(self.X[tr], self.emb.keyword, self.ds.labels[tr], self.scene[tr])
+        return training_pairs(self.X[tr], self.K, self.ds.labels[tr], self.scene[tr])
 
 # %% ../nbs/09b_methods.ipynb #9e1a721c
 def seed_context(seed:int, ds:Dataset, emb:Embeddings, emb_key:str, fractions:Sequence[float], settings:MethodSettings,
@@ -100,19 +127,21 @@ def seed_context(seed:int, ds:Dataset, emb:Embeddings, emb_key:str, fractions:Se
 # %% ../nbs/09b_methods.ipynb #8b2b4281
 @dataclass(frozen=True)
 class Method:
-    "A registered method: its key, its row's name, its family, and the function that scores one seed."
+    "A registered method: its key, its row's name, its family, the function that scores one seed, and what it reads of a held-out image."
     key: str
     name: str
     family: Literal['clip', 'baseline', 'graph']
     score: Callable[[SeedContext], MethodScores]
+    inputs: str = 'image'          # 'image' or 'image+scene' (a blend's record says its own)
+    score_kind: str = 'cosine'     # what its scores are: 'cosine', 'probability', 'vote share', …
 
 METHODS: dict[str, Method] = {}
 
 # %% ../nbs/09b_methods.ipynb #136b863a
-def register_method(key:str, name:str, family:Literal['clip', 'baseline', 'graph']):
-    "Decorator: register `fn(ctx) -> MethodScores` as method `key`, shown as `name` (the record's name and family are set from here)."
+def register_method(key:str, name:str, family:Literal['clip', 'baseline', 'graph'], inputs:str='image', score_kind:str='cosine'):
+    "Decorator: register `fn(ctx) -> MethodScores` as method `key`, shown as `name` (the record's name, family and inputs are set from here)."
     def deco(fn):
-        METHODS[key] = Method(key, name, family, fn); return fn
+        METHODS[key] = Method(key, name, family, fn, inputs, score_kind); return fn
     return deco
 
 # %% ../nbs/09b_methods.ipynb #1f01e5f3
@@ -123,19 +152,23 @@ def get_method(key:str) -> Method:
 
 # %% ../nbs/09b_methods.ipynb #046d0763
 def score_methods(ctx:SeedContext, keys:Sequence[str]) -> list[MethodScores]:
-    "Score every method in `keys` on one seed, in that order; each record carries its registry name, family and seconds."
+    "Score every method in `keys` on one seed, in that order; each record carries its registry name, family, inputs, validation score, flag and seconds."
     out = []
     for m in map(get_method, keys):
         t0 = time.perf_counter(); r = m.score(ctx)
-        out.append(replace(r, name=m.name, family=m.family, extras={**r.extras, 'seconds': time.perf_counter() - t0}))
+        flag = degenerate(r.val) if r.val is not None else ''
+        if flag: get_logger('mmkg.methods').warning(f'{m.name}, seed {ctx.seed}: validation scores {flag} — flagged, never selected')
+        val = selection_score(ctx.Y_val, r.val) if r.val is not None else float('nan')
+        out.append(replace(r, name=m.name, family=m.family, inputs=r.extras.pop('inputs', m.inputs), val_score=val, degenerate=flag,
+                           extras={**r.extras, 'seconds': time.perf_counter() - t0}))
         ctx.scored[m.key] = out[-1]
     return out
 
 # %% ../nbs/09b_methods.ipynb #9ec33358
-def best_of(records:Sequence[MethodScores], family:str, key:str='val_macro_auc', need:str|None=None) -> MethodScores|None:
-    "The first record of `family` (with `extras[need]`, if given) with the highest `extras[key]` (a validation score), or None."
-    rs = [r for r in records if r.family == family and key in r.extras and (need is None or need in r.extras)]
-    return max(rs, key=lambda r: r.extras[key]) if rs else None
+def best_of(records:Sequence[MethodScores], family:str, need:str|None=None) -> MethodScores|None:
+    "The first record of `family` (with `extras[need]`, if given) with the highest validation score, never a flagged one; or None."
+    rs = [r for r in records if r.family == family and not r.degenerate and np.isfinite(r.val_score) and (need is None or need in r.extras)]
+    return max(rs, key=lambda r: r.val_score) if rs else None
 
 # %% ../nbs/09b_methods.ipynb #e1c282fa
 def _cosine(emb:Embeddings, K:np.ndarray, split:Split, **kw) -> MethodScores:
@@ -162,9 +195,9 @@ def clip_finetuned(ctx:SeedContext) -> MethodScores:
 # %% ../nbs/09b_methods.ipynb #1c1141d0
 def _baseline(key:str, ctx:SeedContext) -> MethodScores:
     "Train baseline `key` on the seed's training links; score the test and validation images."
-    X, K, te, va = ctx.X, ctx.emb.keyword, ctx.split.test, ctx.split.val
+    X, K, te, va = ctx.X, ctx.K, ctx.split.test, ctx.split.val
     r = train_baseline(key, ctx.pairs, X[va], ctx.Y_val, replace(ctx.settings.baseline, seed=ctx.seed))
-    extras = {'val_macro_auc': r.best}
+    extras = {}
     if key.startswith('compat'):
         extras |= {'pair_accuracy': pair_accuracy(r.model, X[te], K, ctx.Y, ctx.scene[te], seed=ctx.seed),
                    'image_embedding': r.model.embed_images(X[te])}
@@ -175,18 +208,21 @@ for _key, _name in (('ranking', 'Ranking projection'), ('cca', 'CCA'), ('cca-lay
     register_method(_key, _name, 'baseline')(lambda ctx, _key=_key: _baseline(_key, ctx))
 
 # %% ../nbs/09b_methods.ipynb #3f532861
-@register_method('linear-probe', 'Linear probe', 'baseline')
-def linear_probe(ctx:SeedContext) -> MethodScores:
-    model, C, hist = ctx.probe; X, s = ctx.emb.image, ctx.split
-    return MethodScores('', 'baseline', model.predict(X[s.test]), model.predict(X[s.val]), history=hist,
-                        extras={'val_macro_auc': float(hist.val_macro_auc.max()), 'setting': f'C={C:g}'})
+def _probe(ctx:SeedContext, inputs:str) -> MethodScores:
+    _, C, hist = ctx.probe_for(inputs)
+    return MethodScores('', 'baseline', ctx.probe_scores('test', inputs), ctx.probe_scores('val', inputs), history=hist, extras={'setting': f'C={C:g}'})
+
+@register_method('linear-probe', 'Linear probe', 'baseline', score_kind='probability')
+def linear_probe(ctx:SeedContext) -> MethodScores: return _probe(ctx, 'image')
 
 # %% ../nbs/09b_methods.ipynb #efb85534
-@register_method('knn', 'kNN label transfer', 'baseline')
-def knn_label_transfer(ctx:SeedContext) -> MethodScores:
-    best, hist = ctx.knn
-    return MethodScores('', 'baseline', ctx.knn_scores('test'), ctx.knn_scores('val'),
-                        history=hist, extras={'val_macro_auc': float(hist.val_macro_auc.max()), 'setting': f'k={best[0]}, T={best[1]}'})
+def _knn(ctx:SeedContext, inputs:str) -> MethodScores:
+    best, hist = ctx.knn_for(inputs)
+    return MethodScores('', 'baseline', ctx.knn_scores('test', inputs), ctx.knn_scores('val', inputs), history=hist,
+                        extras={'setting': f'k={best[0]}, T={best[1]}'})
+
+@register_method('knn', 'kNN label transfer', 'baseline', score_kind='vote share')
+def knn_label_transfer(ctx:SeedContext) -> MethodScores: return _knn(ctx, 'image')
 
 # %% ../nbs/09b_methods.ipynb #732c0c7e
 @register_method('prototypes', 'Keyword prototypes (supervised)', 'baseline')
@@ -228,38 +264,49 @@ def sage_scores(ctx:SeedContext, method:str, train:TrainConfig|None=None, graph:
                         {'val_macro_auc': val_auc, 'model': model, 'reconnect': rc, 'skips': att.skips, 'trained_as': shared or method})
 
 for _m in ('cosine', 'scene', 'self'):
-    register_method(f'sage-{_m}', f'SAGE-{_m}', 'graph')(lambda ctx, _m=_m: sage_scores(ctx, _m))
+    register_method(f'sage-{_m}', f'SAGE-{_m}', 'graph', 'image+scene' if _m == 'scene' else 'image')(lambda ctx, _m=_m: sage_scores(ctx, _m))
 
 # %% ../nbs/09b_methods.ipynb #444cf339
-@register_method('correct-smooth', 'Correct & Smooth (probe)', 'graph')
+@register_method('correct-smooth', 'Correct & Smooth (probe)', 'graph', score_kind='smoothed probability')
 def correct_smooth(ctx:SeedContext) -> MethodScores:
     (probe, _, _), X, s = ctx.probe, ctx.emb.image, ctx.split
     Z = {side: probe.predict(X[s[side]]) for side in ('train', 'val', 'test')}   # the base predictions, once
     run = lambda cfg, side: correct_and_smooth(Z['train'], ctx.ds.labels[s.train], Z[side], X[s.train], X[s[side]], cfg)
     best, hist = select_on_validation(lambda cfg: run(cfg, 'val'), SMOOTH_GRID, ctx.Y_val)
-    return MethodScores('', 'graph', run(best, 'test'), run(best, 'val'), history=hist,
-                        extras={'val_macro_auc': float(hist.val_macro_auc.max()), 'setting': best})
+    return MethodScores('', 'graph', run(best, 'test'), run(best, 'val'), history=hist, extras={'setting': best})
 
 # %% ../nbs/09b_methods.ipynb #8af1350e
-def _blend(ctx:SeedContext, a:MethodScores|tuple, name:str, family:str, of:str) -> MethodScores:
-    "`a` (a record or (validation, test) scores of method `of`) blended with this seed's linear probe."
-    (probe, _, _), X, s = ctx.probe, ctx.emb.image, ctx.split
+def _blend(ctx:SeedContext, a:MethodScores|tuple, name:str, family:str, of:str, inputs:str='image') -> MethodScores:
+    "`a` (a record or (validation, test) scores of method `of`) blended with this seed's linear probe on the same `inputs`."
     a_scores = (a.val, a.test) if isinstance(a, MethodScores) else a
-    w, v, t, hist = blend_scores(a_scores, (probe.predict(X[s.val]), probe.predict(X[s.test])), ctx.Y_val)
-    return MethodScores('', family, t, v, history=hist, extras={'val_macro_auc': float(hist.val_macro_auc.max()),
-                                                                 'setting': f'{w:g} × {name} + {1 - w:g} × probe', 'blend': {'weight': w, 'of': of}})
+    b = blend_scores(a_scores, (ctx.probe_scores('val', inputs), ctx.probe_scores('test', inputs)), ctx.Y_val)
+    probe = 'probe' if inputs == 'image' else f'probe ({inputs})'
+    return MethodScores('', family, b.test, b.val, history=b.history,
+                        extras={'setting': f'{b.weight:g} × {name} + {1 - b.weight:g} × {probe}', 'blend': b, 'of': of, 'inputs': inputs})
 
 # %% ../nbs/09b_methods.ipynb #0d9a00ac
-@register_method('graph-blend', 'Blend (best graph + probe)', 'graph')
+@register_method('graph-blend', 'Blend (best graph + probe)', 'graph', score_kind='probability')
 def graph_blend(ctx:SeedContext) -> MethodScores:
-    done = [r for k, r in ctx.scored.items() if r.family == 'graph' and k != 'graph-blend' and 'val_macro_auc' in r.extras]
-    if not done: raise ConfigError("method 'graph-blend' needs a graph method before it in the run's methods (e.g. sage-scene)")
-    best = max(done, key=lambda r: r.extras['val_macro_auc'])
-    return _blend(ctx, best, best.name, 'graph', next(k for k, r in ctx.scored.items() if r is best))
+    done = {k: r for k, r in ctx.scored.items() if r.family == 'graph' and k != 'graph-blend'}
+    best = best_of(list(done.values()), 'graph')
+    if best is None: raise ConfigError("method 'graph-blend' needs a graph method before it in the run's methods (e.g. sage-scene)")
+    return _blend(ctx, best, best.name, 'graph', next(k for k, r in done.items() if r is best), best.inputs)
 
 # %% ../nbs/09b_methods.ipynb #bad05cd9
-@register_method('knn-blend', 'Blend (kNN + probe)', 'baseline')
+@register_method('knn-blend', 'Blend (kNN + probe)', 'baseline', score_kind='probability')
 def knn_blend(ctx:SeedContext) -> MethodScores: return _blend(ctx, (ctx.knn_scores('val'), ctx.knn_scores('test')), 'kNN', 'baseline', 'knn')
+
+# %% ../nbs/09b_methods.ipynb #5d1b98de
+@register_method('linear-probe-scene', 'Linear probe (+ scene)', 'baseline', 'image+scene', 'probability')
+def linear_probe_scene(ctx:SeedContext) -> MethodScores: return _probe(ctx, 'image+scene')
+
+@register_method('knn-scene', 'kNN label transfer (+ scene)', 'baseline', 'image+scene', 'vote share')
+def knn_scene(ctx:SeedContext) -> MethodScores: return _knn(ctx, 'image+scene')
+
+@register_method('knn-blend-scene', 'Blend (kNN + probe, + scene)', 'baseline', 'image+scene', 'probability')
+def knn_blend_scene(ctx:SeedContext) -> MethodScores:
+    kn = lambda side: ctx.knn_scores(side, 'image+scene')
+    return _blend(ctx, (kn('val'), kn('test')), 'kNN (+ scene)', 'baseline', 'knn-scene', 'image+scene')
 
 # %% ../nbs/09b_methods.ipynb #f3c590d8
 ABLATION = {   # row → (training changes, graph changes, reconnection; None: the base method)

@@ -8,12 +8,12 @@ from typing import Sequence
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.metrics import average_precision_score, label_ranking_average_precision_score, roc_auc_score
 
 # %% auto #0
 __all__ = ['retrieval_ranks', 'retrieval_metrics', 'chunked_ranks', 'retrieve', 'in_batch_ranks', 'dense_labels',
            'scorable_keywords', 'macro_auc', 'macro_ap', 'micro_auc', 'prf_at', 'threshold_sweep', 'best_threshold',
-           'topk_metrics', 'per_keyword', 'literature_metrics']
+           'topk_metrics', 'per_keyword', 'label_ranking_ap', 'selection_score', 'degenerate', 'literature_metrics']
 
 # %% ../nbs/01a_metrics.ipynb #cbd620f0
 def _as_csr(positives, n_queries:int, n_gallery:int) -> sp.csr_matrix:
@@ -141,6 +141,28 @@ def per_keyword(Y, S:np.ndarray, t:float, names:Sequence[str]|None=None) -> 'pd.
     return pd.DataFrame({'keyword': names if names is not None else np.arange(Yd.shape[1]), 'prevalence': pos / len(Yd),
                          'precision': np.where(pred > 0, tp / np.maximum(pred, 1), 0.0), 'recall': np.where(pos > 0, tp / np.maximum(pos, 1), np.nan),
                          'ap': ap})
+
+# %% ../nbs/01a_metrics.ipynb #df6ea9a9
+def label_ranking_ap(Y, S:np.ndarray) -> float:
+    "scikit-learn's label-ranking average precision over the images with ≥1 keyword (an image without any has nothing to rank)."
+    Yd, S = dense_labels(Y), np.asarray(S); ok = Yd.any(1)
+    return float(label_ranking_average_precision_score(Yd[ok], S[ok])) if ok.any() else float('nan')
+
+
+# %% ../nbs/01a_metrics.ipynb #23fe0b49
+def selection_score(Y, S:np.ndarray) -> float:
+    "What every validation choice maximises: the mean of macro AP (each keyword's images ranked) and label-ranking AP (each image's keywords ranked)."
+    return 0.5 * (macro_ap(Y, S)[0] + label_ranking_ap(Y, S))
+
+
+# %% ../nbs/01a_metrics.ipynb #5be2f436
+def degenerate(S:np.ndarray, rtol:float=1e-6) -> str:
+    "Why scores [n, K] cannot rank ('' when they can): 'constant across images' or 'the same for every keyword', up to `rtol` of their largest size."
+    S = np.asarray(S, np.float64); tol = rtol * max(1.0, float(np.abs(S).max())) if S.size else 0.0
+    if len(S) > 1 and (np.ptp(S, axis=0) <= tol).all(): return 'constant across images'
+    if S.ndim == 2 and S.shape[1] > 1 and (np.ptp(S, axis=1) <= tol).all(): return 'the same for every keyword'
+    return ''
+
 
 # %% ../nbs/01a_metrics.ipynb #6846f5df
 def literature_metrics(Y, S:np.ndarray, t:float, k:int=3) -> dict:

@@ -22,7 +22,7 @@ __all__ = ['PATH_FIELDS', 'ExperimentConfig', 'repo_root', 'portable_path']
 @dataclass(frozen=True)
 class ExperimentConfig(Config):
     "The validated parameters of one experiment run (the fields of `10_experiment`'s parameters cell)."
-    dataset: Literal['generated', 'coco', 'table', 'clip-retrieval'] = 'generated'
+    dataset: Literal['generated', 'coco', 'table', 'clip-retrieval', 'coco-clip'] = 'generated'
     data_root: str = '../tests/data/coco-mini'   # COCO root, or the table file (relative paths: from nbs/, where papermill runs)
     coco_split: str = 'val2017'
     coco_test_split: str = ''         # a separate COCO test split (e.g. val2014): coco_split then gives training and validation
@@ -116,7 +116,7 @@ ExperimentConfig.from_params = classmethod(_from_params)
 # %% ../nbs/09c_params.ipynb #54b6f68b
 def _precomputed(self:ExperimentConfig) -> bool:
     "The image vectors come with the data (a table's vector column, a clip-retrieval folder): no CLIP model is run."
-    return self.dataset == 'clip-retrieval' or (self.dataset == 'table' and bool(self.table_vector_col))
+    return self.dataset in ('clip-retrieval', 'coco-clip') or (self.dataset == 'table' and bool(self.table_vector_col))
 ExperimentConfig.precomputed = property(_precomputed)
 
 def _method_keys(self:ExperimentConfig) -> list[str]:
@@ -124,8 +124,9 @@ def _method_keys(self:ExperimentConfig) -> list[str]:
     if self.precomputed:   # no image tower: no fine-tuned CLIP; no text tower without a keyword file: prototypes instead of zero-shot
         clip = ['clip-prompted', 'clip-raw'] if self.keyword_vectors else ['prototypes']
     else: clip = ['clip-prompted', 'clip-raw'] + (['clip-finetuned'] if self.finetune else [])
-    return (clip + list(self.baselines)
-            + (['knn-blend'] if self.blend else []) + [f'sage-{m}' for m in self.methods]
+    same_inputs = ['linear-probe-scene', 'knn-scene'] + (['knn-blend-scene'] if self.blend else []) if 'scene' in self.methods else []
+    return (clip + list(self.baselines)   # a graph method reading a held-out image's scene: the references read it too
+            + (['knn-blend'] if self.blend else []) + same_inputs + [f'sage-{m}' for m in self.methods]
             + (['correct-smooth'] if self.correct_smooth else []) + (['graph-blend'] if self.blend else []) + list(self.extra_methods))
 ExperimentConfig.method_keys = _method_keys
 

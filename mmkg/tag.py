@@ -16,23 +16,24 @@ from safetensors.numpy import load_file, save_file
 
 from .core import Skips, atomic_dir, atomic_write
 from .data import DataError
-from .metrics import best_threshold, dense_labels, macro_auc, threshold_sweep
+from .metrics import best_threshold, dense_labels, threshold_sweep
 from .embed import Clip, embed_images, load_clip, zero_shot_scenes
 from .graph import FlatGraph, keyword_prototypes
 from .sage import SAGE, SageConfig
 from .reconnect import ReconnectConfig, TrainedGraph
-from .baselines import LinearProbe, Standardiser, knn_transfer
+from .baselines import Calibration, LinearProbe, knn_transfer, with_scene
 from .smooth import SmoothConfig, correct_and_smooth
-from .methods import SeedContext
+from .methods import METHODS, SeedContext
 
 # %% auto #0
 __all__ = ['BUNDLE_FORMAT', 'TAGGABLE', 'IMAGE_SUFFIXES', 'BundleError', 'save_bundle', 'Tags', 'Tagger', 'image_table',
            'write_tags', 'add_to_index']
 
 # %% ../nbs/09d_tag.ipynb #375e76a3
-BUNDLE_FORMAT = 1
-TAGGABLE = ('clip-prompted', 'clip-raw', 'prototypes', 'linear-probe', 'knn', 'knn-blend',
-            'sage-cosine', 'sage-scene', 'sage-self', 'correct-smooth', 'graph-blend')
+BUNDLE_FORMAT = 2   # 2: blends of calibrated probabilities, scene-reading references, selection by validation score
+TAGGABLE = ('clip-prompted', 'clip-raw', 'prototypes', 'linear-probe', 'knn', 'knn-blend', 'linear-probe-scene', 'knn-scene',
+            'knn-blend-scene', 'sage-cosine', 'sage-scene', 'sage-self', 'correct-smooth', 'graph-blend')
+_PREFIX = {'image': '', 'image+scene': '+scene'}   # the bundle's names of a reference's arrays per inputs: probe., probe+scene., knn, knn+scene
 
 class BundleError(RuntimeError):
     "A model bundle that is missing, of another format, or asked for a method it does not hold (one line)."
@@ -48,32 +49,31 @@ def save_bundle(path:str|Path, ctx:SeedContext, keys:Sequence[str], # the run's 
     "Write the models of seed `ctx.seed` that tag new images to `path/` (atomically: the old bundle or the new one, never a mix)."
     ds, emb, s, g = ctx.ds, ctx.emb, ctx.split, ctx.flat
     X, tr = emb.image, s.train
-    T = {'train.x': X[tr], 'train.labels': dense_labels(ds.labels[tr]).astype(np.uint8), 'keywords.prompted': emb.keyword,
-         'keywords.raw': emb.keyword_raw, 'scenes': emb.scene, 'graph.x': g.x, 'graph.node_type': g.node_type,
+    T = {'train.x': X[tr], 'train.labels': dense_labels(ds.labels[tr]).astype(np.uint8), 'train.scene': np.asarray(emb.image_scene)[tr],
+         'keywords.prompted': emb.keyword, 'keywords.raw': emb.keyword_raw, 'scenes': emb.scene, 'graph.x': g.x, 'graph.node_type': g.node_type,
          'graph.rowptr': g.rowptr, 'graph.col': g.col}
     keys = [k for k in keys if k in TAGGABLE and k in ctx.scored]
     meta = {'format': BUNDLE_FORMAT, 'seed': ctx.seed, 'keywords': list(ds.keywords), 'scenes': list(emb.scene_names),
             'graph': {'offset': g.offset, 'count': g.count}, 'methods': {}}
-    probe = ctx.probe[0] if any(k in ('linear-probe', 'correct-smooth') or k.endswith('blend') for k in keys) else None
-    if probe is not None: T |= {f'probe.{k}': v for k, v in probe.state().items()}
-    if any(k in ('knn', 'knn-blend') for k in keys): meta['knn'] = list(ctx.knn[0])
+    for inputs, pre in _PREFIX.items():   # every probe and kNN setting the run fitted: the methods and blends read them
+        if inputs in ctx._probes: T |= {f'probe{pre}.{k}': v for k, v in ctx._probes[inputs][0].state().items()}
+        if inputs in ctx._knns: meta[f'knn{pre}'] = list(ctx._knns[inputs][0])
     if 'prototypes' in keys: T['prototypes'] = keyword_prototypes(X[tr], ds.labels[tr])
     for key in keys:
         r = ctx.scored[key]
-        m = {'name': r.name, 'family': r.family, 'val_macro_auc': float(macro_auc(ctx.Y_val, r.val)[0]),
-             'threshold': best_threshold(threshold_sweep(ctx.Y_val, r.val))}
+        m = {'name': r.name, 'family': r.family, 'inputs': r.inputs, 'scores': METHODS[key].score_kind, 'val_score': r.val_score,
+             'degenerate': r.degenerate, 'threshold': best_threshold(threshold_sweep(ctx.Y_val, r.val))}
         if key.startswith('sage-'):
             T |= {f'{key}.{n}': v for n, v in r.extras['model'].state_dict().items()}
             m |= {'reconnect': r.extras['reconnect'].to_dict(), 'arch': ctx.settings.sage.to_dict()}
         elif key == 'correct-smooth': m['smooth'] = r.extras['setting'].to_dict()
-        elif key.endswith('blend'):
-            b = r.extras['blend']; m |= {'weight': b['weight'], 'of': b['of']}
-            a_val = ctx.knn_scores('val') if b['of'] == 'knn' else ctx.scored[b['of']].val
-            for side, v in (('a', a_val), ('probe', probe.predict(X[s.val]))):
-                st = Standardiser.fit(v); T |= {f'{key}.{side}.mu': st.mu, f'{key}.{side}.sd': st.sd}; m[f'{side}_logit'] = st.logit
+        elif 'blend' in r.extras:
+            b = r.extras['blend']
+            m |= {'weight': b.weight, 'of': r.extras['of'], 'cal_a': vars(b.cal_a), 'cal_probe': vars(b.cal_b)}
         meta['methods'][key] = m
     if not meta['methods']: raise BundleError(f'none of the methods {list(keys)} can tag new images (taggable: {", ".join(TAGGABLE)})')
-    meta['best'] = max(meta['methods'], key=lambda k: meta['methods'][k]['val_macro_auc'])
+    usable = [k for k, m in meta['methods'].items() if not m['degenerate']] or list(meta['methods'])
+    meta['best'] = max(usable, key=lambda k: meta['methods'][k]['val_score'])   # chosen on validation, never a flagged method
     meta['clip'] = {'name': clip.name if clip else None, 'weights': 'clip.safetensors' if clip and copy_clip else (clip.pretrained if clip else None)}
     def write(tmp:Path):
         save_file({k: _array(v) for k, v in T.items()}, str(tmp / 'tensors.safetensors'))
@@ -99,6 +99,7 @@ class Tags:
     threshold: float              # chosen on the run's validation images
     scene: list[str]              # the scene each image was attached by ('' where the method needs none)
     scene_source: list[str]       # 'given', 'zero-shot' or ''
+    score_kind: str = 'score'     # what the scores are: 'probability', 'cosine', 'vote share', …
     skips: Skips = field(default_factory=Skips)
     seconds: dict = field(default_factory=dict)
     @property
@@ -114,7 +115,7 @@ class Tags:
     def summary(self) -> str:
         n, dt = len(self.paths), sum(self.seconds.values())
         bad = f"; {self.skips.summary()}" if len(self.skips) else ''
-        return f"tagged {n} images with {self.name} (threshold {self.threshold:.4g}) in {dt:.1f} s ({n / max(dt, 1e-9):.1f} images/s){bad}"
+        return f"tagged {n} images with {self.name} (scores: {self.score_kind}; threshold {self.threshold:.4g}) in {dt:.1f} s ({n / max(dt, 1e-9):.1f} images/s){bad}"
 
 # %% ../nbs/09d_tag.ipynb #5868d418
 class Tagger:
@@ -136,7 +137,7 @@ class Tagger:
     @property
     def best(self) -> str: return self.meta['best']
     def method(self, name:str='best') -> str:
-        "The bundle key of `name`: 'best' (highest validation macro AUC), a key ('sage-scene') or a display name ('SAGE-scene')."
+        "The bundle key of `name`: 'best' (highest validation score, never a flagged method), a key ('sage-scene') or a display name ('SAGE-scene')."
         if name == 'best': return self.best
         by_name = {m['name']: k for k, m in self.meta['methods'].items()}
         if name in self.meta['methods'] or name in by_name: return by_name.get(name, name)
@@ -159,8 +160,7 @@ class Tagger:
 
     def needs_scene(self, name:str='best') -> bool:
         "Whether the method attaches images by their scene (itself or, for a blend, its component)."
-        key = self.method(name); m = self.meta['methods'][key]
-        return m.get('reconnect', {}).get('method') == 'scene' or (m.get('of') in self.meta['methods'] and self.needs_scene(m['of']))
+        return self.meta['methods'][self.method(name)]['inputs'] == 'image+scene'   # a blend's inputs include its part's
 
     def scene_indices(self, X:np.ndarray, names:Sequence|None=None) -> tuple[np.ndarray, list[str]]:
         "Scene index of each image: its given scene name, else zero-shot (most similar scene vector); and where each came from."
@@ -173,10 +173,17 @@ class Tagger:
         if (~given).any(): idx[~given] = zero_shot_scenes(np.asarray(X, np.float32)[~given], self.T['scenes'])
         return idx, np.where(given, 'given', 'zero-shot').tolist()
 
-    def _probe(self) -> LinearProbe:
-        if 'probe' not in self._models: self._models['probe'] = LinearProbe.from_state({k: self.T[f'probe.{k}'] for k in ('coef', 'intercept', 'prior', 'fit_cols')})
-        return self._models['probe']
-    def _knn(self, X): return knn_transfer(self.T['train.x'], self.T['train.labels'], X, *self.meta['knn'])
+    def _features(self, X:np.ndarray, scene:np.ndarray|None, inputs:str) -> np.ndarray:
+        "What a reference reads of images with vectors X (and scene indices): as `SeedContext.features`."
+        return X if inputs == 'image' else with_scene(X, scene, len(self.scene_names))
+    def _probe(self, inputs:str='image') -> LinearProbe:
+        pre = _PREFIX[inputs]
+        if f'probe{pre}' not in self._models:
+            self._models[f'probe{pre}'] = LinearProbe.from_state({k: self.T[f'probe{pre}.{k}'] for k in ('coef', 'intercept', 'prior', 'fit_cols')})
+        return self._models[f'probe{pre}']
+    def _knn(self, X, scene=None, inputs:str='image'):
+        F_train = self._features(self.T['train.x'], self.T['train.scene'], inputs)
+        return knn_transfer(F_train, self.T['train.labels'], self._features(X, scene, inputs), *self.meta[f'knn{_PREFIX[inputs]}'])
     def _sage(self, key:str) -> TrainedGraph:
         if key not in self._models:
             m, T, gm = self.meta['methods'][key], self.T, self.meta['graph']
@@ -193,16 +200,17 @@ class Tagger:
         m = self.meta['methods'][key]
         if key in ('clip-prompted', 'clip-raw'): return X @ T[f"keywords.{key.split('-')[1]}"].T
         if key == 'prototypes': return X @ T['prototypes'].T
-        if key == 'linear-probe': return self._probe().predict(X)
-        if key == 'knn': return self._knn(X)
+        if key in ('linear-probe', 'linear-probe-scene'): return self._probe(m['inputs']).predict(self._features(X, scene, m['inputs']))
+        if key in ('knn', 'knn-scene'): return self._knn(X, scene, m['inputs'])
         if key.startswith('sage-'): return self._sage(key).scores(torch.from_numpy(X), scene)
         if key == 'correct-smooth':
             p = self._probe(); Xtr = T['train.x']
             if 'cs_train' not in self._models: self._models['cs_train'] = p.predict(Xtr)
             return correct_and_smooth(self._models['cs_train'], T['train.labels'], p.predict(X), Xtr, X, SmoothConfig(**m['smooth']))
-        a = self._knn(X) if m['of'] == 'knn' else self.scores(m['of'], X, scene)   # kNN may be bundled only inside its blend
-        za, zb = (Standardiser(T[f'{key}.{s}.mu'], T[f'{key}.{s}.sd'], m[f'{s}_logit']) for s in ('a', 'probe'))
-        return m['weight'] * za(a) + (1 - m['weight']) * zb(self._probe().predict(X))
+        # a blend: its part (kNN may be bundled only inside its blend) and the probe on the same inputs, calibrated and mixed
+        a = self._knn(X, scene, m['inputs']) if m['of'] in ('knn', 'knn-scene') else self.scores(m['of'], X, scene)
+        probe = self._probe(m['inputs']).predict(self._features(X, scene, m['inputs']))
+        return m['weight'] * Calibration(**m['cal_a'])(a) + (1 - m['weight']) * Calibration(**m['cal_probe'])(probe)
 
     def embeddings(self, name:str, X:np.ndarray, scene:np.ndarray|None=None) -> np.ndarray:
         "Unit embeddings [N, h] of images in a SAGE method's space (the run's SAGE search space)."
@@ -214,13 +222,13 @@ class Tagger:
         "Tags of images given by their vectors in the run's space (`scenes`: a scene name per image, or None for zero-shot)."
         key, t0 = self.method(method), time.perf_counter()
         if len(X) == 0: return Tags([], np.zeros((0, len(self.keywords)), np.float32), self.keywords, key, self.meta['methods'][key]['name'],
-                                    self.threshold(key), [], [])
+                                    self.threshold(key), [], [], self.meta['methods'][key]['scores'])
         sc, src = self.scene_indices(X, scenes) if self.needs_scene(key) else (None, [''] * len(X))
         S = self.scores(key, X, sc)
         names = np.asarray(self.scene_names + [''], object)[sc if sc is not None else np.full(len(X), -1)]
         m = self.meta['methods'][key]
         return Tags(list(paths) if paths is not None else [str(i) for i in range(len(X))], S, self.keywords, key, m['name'], m['threshold'],
-                    names.tolist(), src, seconds={'score': time.perf_counter() - t0})
+                    names.tolist(), src, m['scores'], seconds={'score': time.perf_counter() - t0})
 
     def tag(self, images:Sequence[str]|pd.DataFrame, method:str='best', scenes:Sequence|None=None, batch_size:int=64) -> Tags:
         "Tags of image files (paths, or an `image_table`): embedded in batches, unreadable files counted and left out."
@@ -267,12 +275,12 @@ def image_table(items:Sequence[str|Path], scene_col:str='scene', caption_col:str
 # %% ../nbs/09d_tag.ipynb #b7442390
 def write_tags(tags:Tags, path:str|Path, top_k:int=5) -> Path:
     "Write `tags.table(top_k)` to a .csv, or one JSON object per image to a .jsonl (atomically)."
-    path, t = Path(path), tags.table(top_k)
+    path, t = Path(path), tags.table(top_k).assign(score_kind=tags.score_kind)   # what the scores are: probability, cosine, …
     if path.suffix == '.csv': return atomic_write(path, lambda p: t.to_csv(p, index=False))
     if path.suffix != '.jsonl': raise DataError(f'{path}: write tags to a .csv or a .jsonl file')
     kw = t[['keyword', 'score', 'tagged']].to_dict('records')
     k = len(t) // max(len(tags.paths), 1)
-    lines = [json.dumps({'path': p, 'scene': s, 'method': tags.name, 'keywords': kw[i * k:(i + 1) * k]})
+    lines = [json.dumps({'path': p, 'scene': s, 'method': tags.name, 'scores': tags.score_kind, 'keywords': kw[i * k:(i + 1) * k]})
              for i, (p, s) in enumerate(zip(tags.paths, tags.scene))]
     return atomic_write(path, lambda p: p.write_text(''.join(l + '\n' for l in lines)))
 

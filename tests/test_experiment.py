@@ -138,6 +138,11 @@ def test_experiment_on_a_clip_retrieval_folder(tmp_path):
     assert link.index[0] == 'Keyword prototypes (supervised)' and 'CLIP (prompted)' not in link.index   # no text tower: no zero-shot row
     assert link.loc['Linear probe', 'macro_auc'] > 0.8                                    # the vectors carry the labels
     assert 'keywords as training-image prototypes (supervised)' in (out / 'summary.md').read_text()
+    # the related-work baselines read the prototypes as keyword vectors: none gives every image the same scores (it did
+    # with the all-zero keyword vectors of a space without a text tower), and the summary says what is flagged
+    assert link.degenerate.isna().all(), link.degenerate                                 # an empty flag reads back as NaN
+    assert link.loc[['CCA', 'CCA layer + ranking'], 'macro_auc'].min() > 0.9
+    assert '- flagged, scores that cannot rank (never selected): none' in (out / 'summary.md').read_text()
     ret = pd.read_csv(out / 'tables' / 'retrieval.csv').set_index(['method', 'direction'])
     assert ret.loc[('precomputed vectors', 'image→caption'), 'R@10'] > 0.9             # text_emb/ read: caption retrieval in that space
     out2 = run_experiment(tmp_path / 'kw', **common, keyword_vectors=tmp_path / 'keywords.npz')
@@ -153,3 +158,23 @@ def test_keyword_vectors_of_another_dimension_name_both_files(tmp_path):
     ds = load_clip_retrieval(folder, keywords_sep='|')
     with pytest.raises(DataError, match=f"dimension mismatch: {tmp_path / 'kw8.npz'} has 8-d vectors, the image vectors of {folder} are 16-d"):
         precomputed_embeddings(ds, str(tmp_path / 'kw8.npz'), source=str(folder))
+
+def test_the_real_feature_benchmark_runs_with_same_input_references(tmp_path):
+    """`dataset: coco-clip` — the built-in real CLIP features — runs end to end: every row says what it reads of a held-out
+    image, the references read the scene when a graph method does, each graph method is compared with a reference of
+    the same inputs chosen on validation, and the bundle serves its best method on validation with probabilities."""
+    out = run_experiment(tmp_path, dataset='coco-clip', seeds=[0, 1], methods=['scene'], baselines=['linear-probe', 'knn', 'cca'],
+                         sage_epochs=2, baseline_epochs=2, n_boot=10)
+    link = pd.read_csv(out / 'tables' / 'link_prediction.csv').set_index('method')
+    assert link.loc['Linear probe (+ scene)', 'inputs'] == 'image+scene' and link.loc['Linear probe', 'inputs'] == 'image'
+    assert link.loc['SAGE-scene', 'inputs'] == 'image+scene'
+    assert {'label_ranking_ap', 'P@1', 'val_score', 'degenerate'} <= set(link.columns)
+    vs = pd.read_csv(out / 'tables' / 'graph_minus_best_nongraph.csv')
+    ref = vs[(vs.a == 'SAGE-scene') & (vs.metric == 'macro_ap')].b.item()
+    cands = link[(link.inputs.isin(['image', 'image+scene'])) & ~link.index.str.contains('SAGE|Correct|graph')]
+    assert ref == cands.val_score.idxmax()                                   # chosen on validation, among same-input references
+    metrics = json.loads((out / 'metrics.json').read_text())
+    bundle = json.loads((out / 'model' / 'bundle.json').read_text())
+    assert bundle['best'] == max(bundle['methods'], key=lambda k: bundle['methods'][k]['val_score'])
+    assert bundle['methods']['linear-probe-scene']['scores'] == 'probability'
+    assert metrics['best_on_validation']['without_graph'] in link.index

@@ -63,7 +63,7 @@ def test_bad_method_and_old_bundle_are_one_line_errors(smoke_run, test_images, t
     old = tmp_path / 'old'; shutil.copytree(smoke_run / 'model', old / 'model')
     meta = json.loads((old / 'model' / 'bundle.json').read_text()); (old / 'model' / 'bundle.json').write_text(json.dumps(meta | {'format': 99}))
     r = mmkg('tag', old, test_images.path[0])
-    assert r.returncode == 2 and 'model bundle format 99, this mmkg reads format 1' in r.stderr
+    assert r.returncode == 2 and 'model bundle format 99, this mmkg reads format 2' in r.stderr
 
 def test_index_add_finds_new_images_and_keeps_old_results(smoke_run, test_images, tmp_path):
     "`mmkg index add`: each added image is found by its own image and caption queries; old images' results are unchanged."
