@@ -53,7 +53,7 @@ browser:
 # Every test: notebook cells (nbdev_test, flagged slow/gpu/data cells skipped) and tests/ (pytest)
 test: install browser
 	MMKG_PROGRESS=0 $(BIN)/nbdev_test --n_workers 2
-	MMKG_PROGRESS=0 $(BIN)/pytest -q tests
+	MMKG_PROGRESS=0 $(BIN)/pytest -q tests --durations 15   # the 15 slowest tests, so their cost stays visible
 
 export: install
 	$(BIN)/nbdev_export

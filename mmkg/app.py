@@ -9,14 +9,15 @@ __all__ = ['main']
 # Streamlit runs this module as a script: a bare string here would be drawn on the page ("magic"), so no docstrings
 import sys
 
-def _grid(st, gallery, ids, scores, cols:int=6):
-    # result images in a grid, each with its id, score and keywords
+def _grid(st, gallery, ids, scores, key:str, cols:int=6):
+    # result images in a grid of their own container (`key`: what a browser test reads), each with its id, score and keywords
     ids, scores = [int(i) for i in ids if i >= 0], list(scores)
-    if not ids: st.info('No results.'); return
-    for start in range(0, len(ids), cols):
-        for c, i, s in zip(st.columns(cols), ids[start:start + cols], scores[start:start + cols]):
-            r = gallery.iloc[i]
-            c.image(r.path, caption=f'{r.image_id} · {s:.3f}\n{r.keywords}', width='stretch')
+    with st.container(key=key):
+        if not ids: st.info('No results.'); return
+        for start in range(0, len(ids), cols):
+            for c, i, s in zip(st.columns(cols), ids[start:start + cols], scores[start:start + cols]):
+                r = gallery.iloc[i]
+                c.image(r.path, caption=f'{r.image_id} · {s:.3f}\n{r.keywords}', width='stretch')
 
 def main(run_dir:str):
     import streamlit as st
@@ -29,7 +30,7 @@ def main(run_dir:str):
     run = st.cache_resource(load_run)(run_dir)
     gallery, eng, clip = run['gallery'], run['engines'], run['clip']
     st.title('mmkg search')
-    st.caption(f"{run_dir} · {len(gallery)} images · CLIP {run['manifest']['model']} · SAGE-{run['manifest']['sage_method']}")
+    st.caption(f"run {Path(run_dir).name} · {len(gallery)} images · CLIP {run['manifest']['model']} · SAGE-{run['manifest']['sage_method']}")
     k = st.sidebar.slider('results', 6, 48, 12, step=6)
     space = st.sidebar.radio('embedding space', ['CLIP', 'SAGE'])
     text_tab, image_tab, kw_tab = st.tabs(['Text → images', 'Image → images', 'Keywords'])
@@ -41,7 +42,7 @@ def main(run_dir:str):
             st.info('Text search has no documents (this dataset has no captions): ranking by vector search only.'); mode = 'vector'
         q = st.text_input('Query', placeholder='a red circle on the beach')
         if q:
-            s, i = eng[space].search_text([q], k, mode); _grid(st, gallery, i[0], s[0])
+            s, i = eng[space].search_text([q], k, mode); _grid(st, gallery, i[0], s[0], 'text-results')
     with image_tab:
         up = st.file_uploader('An image (searched in CLIP space)', type=['png', 'jpg', 'jpeg'])
         row = st.number_input('…or a gallery row', 0, len(gallery) - 1, 0)
@@ -63,7 +64,7 @@ def main(run_dir:str):
             s, i = eng['CLIP'].search_image(v, k)
         else:
             st.image(gallery.path[row], width=160); s, i = eng[space].search_image(int(row), k)
-        _grid(st, gallery, i[0], s[0])
+        _grid(st, gallery, i[0], s[0], 'image-results')
     with kw_tab:
         left, right = st.columns(2)
         with left:
@@ -74,7 +75,7 @@ def main(run_dir:str):
                 st.markdown(f'**nearest keywords, {name}:** ' + ', '.join(f'{w} ({c:.2f})' for w, c in eng[name].nearest_keywords(int(r), 5)))
         with right:
             kw = st.selectbox('Keyword → images', eng[space].keywords)
-            s, i = eng[space].search_keyword(kw, k); _grid(st, gallery, i[0], s[0], cols=4)
+            s, i = eng[space].search_keyword(kw, k); _grid(st, gallery, i[0], s[0], 'keyword-results', cols=4)
 
 # %% ../nbs/09a_app.ipynb #e00bcfc6
 #| eval: false

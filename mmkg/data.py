@@ -337,8 +337,10 @@ def load_clip_retrieval(folder:str|Path, # clip-retrieval's output folder (img_e
         ds.captions = pd.DataFrame({'image': np.flatnonzero(has), 'caption': df['caption'][has].astype(str).to_numpy()})
         texts = [folder / 'text_emb' / f"text_emb_{s.stem.rsplit('_', 1)[1]}.npy" for s in shards]
         if all(t.exists() for t in texts):   # the captions' own vectors, when clip-retrieval embedded the texts too
-            T = np.concatenate([np.load(t, allow_pickle=False) for t in texts]).astype(np.float32)
-            if T.shape != V.shape: raise DataError(f"{folder / 'text_emb'}: {T.shape[0]} text vectors of dimension {T.shape[1]}, expected {V.shape[0]} of {V.shape[1]} (as img_emb/)")
+            Ts = [np.load(t, allow_pickle=False) for t in texts]
+            for t, Ti, Vi in zip(texts, Ts, vecs):   # shard by shard, so a bad one is named before anything is stacked
+                if Ti.shape != Vi.shape: raise DataError(f"{t}: {len(Ti)} text vectors of shape {Ti.shape[1:]}, expected {len(Vi)} of ({Vi.shape[1]},) as its img_emb shard")
+            T = np.concatenate(Ts).astype(np.float32)
             ds.caption_vectors = T[has]
     return ds
 

@@ -328,5 +328,6 @@ def ablate(ctx:SeedContext, base:str, variants:dict=ABLATION) -> list[MethodScor
         if method == base: continue                       # the recipe itself
         method = method or base
         train = replace(ctx.settings.train, **({'as_tested': method if ctx.settings.as_tested else ''} | tr))
-        out.append(replace(sage_scores(ctx, method, train, replace(ctx.settings.graph, **gr)), name=name, family='graph'))
+        out.append(replace(sage_scores(ctx, method, train, replace(ctx.settings.graph, **gr)), name=name, family='graph',
+                           inputs=get_method(f'sage-{method}').inputs))   # what its held-out images read
     return out

@@ -47,3 +47,10 @@ def smoke_run(tmp_path_factory) -> Path:
                         '-y', SMOKE_RUN], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-3000:]
     return out
+
+def pytest_terminal_summary(terminalreporter):
+    "Say it loudly, not as an `s`, when the app's browser test did not run (no Chromium or Playwright on this machine)."
+    for r in terminalreporter.stats.get('skipped', []):
+        if 'test_app_in_a_browser' in r.nodeid:
+            reason = r.longrepr[2] if isinstance(r.longrepr, tuple) else str(r.longrepr)
+            terminalreporter.write_sep('!', f'THE APP WAS NOT TESTED IN A BROWSER: {reason}', red=True, bold=True)

@@ -94,8 +94,17 @@ def test_captionless_coco_in_images_layout_with_text_list_parameters(tmp_path, c
     assert 'stage clip' in log and 'stage embed' in log and 'stage timings (s):' in log
 
 def test_bad_text_parameter_is_one_line_naming_it(tmp_path):
-    with pytest.raises(AssertionError, match="parameter 'seeds': expected list of int, got 'first'"):
-        run_experiment(tmp_path, '-p', 'seeds', 'first')
+    "A bad parameter stops the run in the config cell with one line naming it (the executed notebook's error, not a traceback of the work)."
+    out = tmp_path / 'run'; out.mkdir()
+    r = subprocess.run([sys.executable, '-m', 'papermill', '-k', 'python3', '--cwd', str(REPO / 'nbs'), '--no-progress-bar',
+                        str(REPO / 'nbs' / '10_experiment.ipynb'), str(out / 'executed.ipynb'), '-p', 'out_dir', str(out), '-p', 'seeds', 'first'],
+                       capture_output=True, text=True)
+    assert r.returncode != 0
+    errors = [o for c in json.loads((out / 'executed.ipynb').read_text())['cells'] for o in c.get('outputs', []) if o.get('output_type') == 'error']
+    assert len(errors) == 1 and errors[0]['ename'] == 'ConfigError'
+    msg = errors[0]['evalue']
+    assert '\n' not in msg and msg.startswith("parameter 'seeds': expected list of int, got 'first'"), msg
+    assert not (out / 'tables' / 'link_prediction.csv').exists()                        # stopped before any work
 
 def test_committed_demo_results_hold_no_absolute_paths():
     "outputs/demo is committed: no machine's path may be in it (a fresh clone's `make demo` rewrites it byte for byte)."
@@ -178,3 +187,18 @@ def test_the_real_feature_benchmark_runs_with_same_input_references(tmp_path):
     assert bundle['best'] == max(bundle['methods'], key=lambda k: bundle['methods'][k]['val_score'])
     assert bundle['methods']['linear-probe-scene']['scores'] == 'probability'
     assert metrics['best_on_validation']['without_graph'] in link.index
+
+def test_clip_retrieval_guards_name_the_bad_file(tmp_path):
+    "A clip-retrieval folder whose shards disagree is a one-line DataError naming the file: rows vs vectors, dimensions, text vectors."
+    from mmkg.data import DataError, load_clip_retrieval
+    def folder(name):
+        f = _clip_retrieval_folder(tmp_path / name); return f, sorted((f / 'img_emb').glob('*.npy'))
+    f, shards = folder('rows'); np.save(shards[1], np.load(shards[1])[:-1])                     # one vector fewer than metadata rows
+    with pytest.raises(DataError, match=f"{shards[1]} has 31 vectors but .*metadata_1.parquet has 32 rows"):
+        load_clip_retrieval(f, keywords_sep='|')
+    f, shards = folder('dims'); np.save(shards[2], np.load(shards[2])[:, :8])                   # a shard of another dimension
+    with pytest.raises(DataError, match=f"{shards[2]} has 8-d vectors, {shards[0]} 16-d"):
+        load_clip_retrieval(f, keywords_sep='|')
+    f, _ = folder('text'); t = sorted((f / 'text_emb').glob('*.npy'))[0]; np.save(t, np.load(t)[:, :4])   # caption vectors of another shape
+    with pytest.raises(DataError, match=f"{t}: 32 text vectors of shape \\(4,\\), expected 32 of \\(16,\\) as its img_emb shard"):
+        load_clip_retrieval(f, keywords_sep='|')
