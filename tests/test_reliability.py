@@ -7,7 +7,9 @@ import yaml
 from conftest import REPO
 
 RUN = {'n_images': 240, 'clip_pretrain_images': 240, 'clip_epochs': 3, 'sage_epochs': 15, 'seeds': [0],
-       'methods': ['cosine', 'scene', 'self'], 'finetune': False, 'n_boot': 100}
+       'methods': ['cosine', 'scene', 'self'], 'finetune': False, 'n_boot': 100,
+       # what these tests assert needs the cached stages (tiny CLIP, embeddings, SAGE) and the metrics, not every reference
+       'baselines': ['linear-probe'], 'correct_smooth': False, 'blend': False, 'search': False, 'bundle': False}
 
 def papermill_args(out: Path, cache: Path, **params):
     args = [sys.executable, '-m', 'papermill', '-k', 'python3', '--cwd', str(REPO / 'nbs'), '--no-progress-bar',
