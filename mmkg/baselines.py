@@ -336,9 +336,12 @@ class Blend:
 # %% ../nbs/08_baselines.ipynb #1ef69adf
 def _weight_rows(av, bv, Y_val, weights) -> pd.DataFrame:
     "Every weight's validation selection score, P@1 and label-ranking AP."
-    mix = lambda w: w * av + (1 - w) * bv
-    return pd.DataFrame([{'setting': w, 'val_score': selection_score(Y_val, mix(w)), 'val_P@1': topk_metrics(Y_val, mix(w), (1,))['P@1'],
-                          'val_label_ranking_ap': label_ranking_ap(Y_val, mix(w))} for w in weights])
+    rows = []
+    for w in weights:   # a dozen weights, each one matrix
+        v = w * av + (1 - w) * bv
+        rows.append({'setting': w, 'val_score': selection_score(Y_val, v), 'val_P@1': topk_metrics(Y_val, v, (1,))['P@1'],
+                     'val_label_ranking_ap': label_ranking_ap(Y_val, v)})
+    return pd.DataFrame(rows)
 
 def blend_scores(a:tuple, b:tuple, # (validation, test) scores [n, K] of two methods
                  Y_val, weights:Sequence[float]=BLEND_WEIGHTS) -> Blend:

@@ -70,20 +70,25 @@ class SeedContext:
     def Y_val(self): return self.ds.labels[self.split.val]
     @property
     def n_scenes(self) -> int: return len(self.emb.scene_names)
-    def features(self, inputs:str='image') -> np.ndarray:
-        "What a reference reads of every image: its CLIP vector ('image'), or the vector ⊕ one-hot scene ('image+scene')."
-        if inputs == 'image': return self.emb.image
-        if inputs == 'image+scene': return with_scene(self.emb.image, self.scene, self.n_scenes)
-        raise ConfigError(f"unknown inputs {inputs!r} (known: 'image', 'image+scene')")
     @cached_property
-    def _probes(self) -> dict: return {}
+    def _features(self) -> dict: return {}
+    def features(self, inputs:str='image') -> np.ndarray:
+        "What a reference reads of every image: its CLIP vector ('image'), or the vector ⊕ one-hot scene ('image+scene'); built once."
+        if inputs == 'image': return self.emb.image
+        if inputs != 'image+scene': raise ConfigError(f"unknown inputs {inputs!r} (known: 'image', 'image+scene')")
+        if inputs not in self._features: self._features[inputs] = with_scene(self.emb.image, self.scene, self.n_scenes)
+        return self._features[inputs]
+    @cached_property
+    def fitted_probes(self) -> dict:
+        "inputs → (probe, C, every try) of the probes this seed has fitted (what a model bundle saves)."
+        return {}
     def probe_for(self, inputs:str='image') -> tuple[LinearProbe, float, 'pd.DataFrame']:
         "The linear probe on `inputs` (C chosen on validation), and every try; fitted once per seed and inputs."
-        if inputs not in self._probes:
+        if inputs not in self.fitted_probes:
             F, Ytr, tr = self.features(inputs), self.ds.labels[self.split.train], self.split.train
             C, hist = select_on_validation(lambda c: LinearProbe(c, self.seed).fit(F[tr], Ytr).predict(F[self.split.val]), PROBE_CS, self.Y_val)
-            self._probes[inputs] = (LinearProbe(C, self.seed).fit(F[tr], Ytr), C, hist)
-        return self._probes[inputs]
+            self.fitted_probes[inputs] = (LinearProbe(C, self.seed).fit(F[tr], Ytr), C, hist)
+        return self.fitted_probes[inputs]
     @property
     def probe(self) -> tuple[LinearProbe, float, 'pd.DataFrame']:
         "The image-only linear probe of this seed, shared by the probe, Correct & Smooth and the blends."
@@ -92,13 +97,15 @@ class SeedContext:
         "The probe's probabilities for the `side` ('val' or 'test') images."
         return self.probe_for(inputs)[0].predict(self.features(inputs)[self.split[side]])
     @cached_property
-    def _knns(self) -> dict: return {}
+    def fitted_knns(self) -> dict:
+        "inputs → ((k, temperature), every try) of the kNN settings this seed has chosen."
+        return {}
     def knn_for(self, inputs:str='image') -> tuple[tuple, 'pd.DataFrame']:
         "kNN transfer's (k, temperature) on `inputs` chosen on validation, and every try."
-        if inputs not in self._knns:
+        if inputs not in self.fitted_knns:
             F, s, Ytr = self.features(inputs), self.split, self.ds.labels[self.split.train]
-            self._knns[inputs] = select_on_validation(lambda kt: knn_transfer(F[s.train], Ytr, F[s.val], *kt), KNN_GRID, self.Y_val)
-        return self._knns[inputs]
+            self.fitted_knns[inputs] = select_on_validation(lambda kt: knn_transfer(F[s.train], Ytr, F[s.val], *kt), KNN_GRID, self.Y_val)
+        return self.fitted_knns[inputs]
     @property
     def knn(self) -> tuple[tuple, 'pd.DataFrame']: return self.knn_for('image')
     def knn_scores(self, side:str, inputs:str='image') -> np.ndarray:

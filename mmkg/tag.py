@@ -56,8 +56,8 @@ def save_bundle(path:str|Path, ctx:SeedContext, keys:Sequence[str], # the run's 
     meta = {'format': BUNDLE_FORMAT, 'seed': ctx.seed, 'keywords': list(ds.keywords), 'scenes': list(emb.scene_names),
             'graph': {'offset': g.offset, 'count': g.count}, 'methods': {}}
     for inputs, pre in _PREFIX.items():   # every probe and kNN setting the run fitted: the methods and blends read them
-        if inputs in ctx._probes: T |= {f'probe{pre}.{k}': v for k, v in ctx._probes[inputs][0].state().items()}
-        if inputs in ctx._knns: meta[f'knn{pre}'] = list(ctx._knns[inputs][0])
+        if inputs in ctx.fitted_probes: T |= {f'probe{pre}.{k}': v for k, v in ctx.fitted_probes[inputs][0].state().items()}
+        if inputs in ctx.fitted_knns: meta[f'knn{pre}'] = list(ctx.fitted_knns[inputs][0])
     if 'prototypes' in keys: T['prototypes'] = keyword_prototypes(X[tr], ds.labels[tr])
     for key in keys:
         r = ctx.scored[key]
