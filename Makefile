@@ -9,7 +9,7 @@ ABLATION_ARGS ?= -y '{n_images: 2000, clip_pretrain_images: 2000, clip_epochs: 1
 export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 
-.PHONY: install demo real ablation test export clean-nbs readme check-sync browser app
+.PHONY: install demo real ablation test mutants export clean-nbs readme check-sync browser app
 
 $(VENV)/.installed: settings.ini setup.py
 	python3 -m venv $(VENV)
@@ -53,7 +53,14 @@ browser:
 # Every test: notebook cells (nbdev_test, flagged slow/gpu/data cells skipped) and tests/ (pytest)
 test: install browser
 	MMKG_PROGRESS=0 $(BIN)/nbdev_test --n_workers 2
-	MMKG_PROGRESS=0 $(BIN)/pytest -q tests --durations 15   # the 15 slowest tests, so their cost stays visible
+	# two workers, a test file each at a time (a file's fixtures are made once), one BLAS/OpenMP thread each (two threads per
+	# process on two cores made torch spin); the 15 slowest tests printed, so their cost stays visible
+	MMKG_PROGRESS=0 OMP_NUM_THREADS=1 $(BIN)/pytest -q tests -n 2 --dist loadfile --durations 15
+
+# Can the tests fail? Break the library in one place at a time (tests/mutants.py lists each bug and the tests that claim to
+# guard it) and expect those tests to fail; the library is restored after each (~6 min)
+mutants: install browser
+	MMKG_PROGRESS=0 OMP_NUM_THREADS=1 $(PY) tests/mutants.py
 
 export: install
 	$(BIN)/nbdev_export

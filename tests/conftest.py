@@ -1,5 +1,5 @@
 """Shared fixtures: the repository's real COCO fixture, offline settings, a private cache per test."""
-import os
+import os, shutil
 from pathlib import Path
 import pytest
 
@@ -35,17 +35,23 @@ def coco_two_splits(tmp_path, coco_mini) -> Path:
             if (im['id'] in test_ids) == is_test: (root / split / im['file_name']).symlink_to(coco_mini / 'val2017' / im['file_name'])
     return root
 
-SMOKE_RUN = '{methods: [cosine, scene], baselines: [linear-probe, knn], finetune: false, n_boot: 10}'
+SMOKE_RUN = '{seeds: [0, 1], methods: [cosine, scene], baselines: [linear-probe, knn], finetune: false, n_boot: 10}'
 
 @pytest.fixture(scope='session')
-def smoke_run(tmp_path_factory) -> Path:
-    "A smoke-sized experiment run (SAGE-cosine and -scene, probe, kNN, C&S, blends) with its search index and model bundle."
+def smoke_run(tmp_path_factory, worker_id) -> Path:
+    """A smoke-sized experiment run over two seeds (SAGE-cosine and -scene, probe, kNN, C&S, blends) with its search index
+    and model bundle; made once per test session, also when pytest-xdist's workers share it (a file lock: the first makes it)."""
     import subprocess, sys
-    out = tmp_path_factory.mktemp('smoke') / 'run'; out.mkdir()
-    r = subprocess.run([sys.executable, '-m', 'papermill', '-k', 'python3', '--cwd', str(REPO / 'nbs'), '--no-progress-bar',
-                        str(REPO / 'nbs' / '10_experiment.ipynb'), str(out / 'executed.ipynb'), '-p', 'out_dir', str(out),
-                        '-y', SMOKE_RUN], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr[-3000:]
+    from filelock import FileLock
+    root = tmp_path_factory.getbasetemp() if worker_id == 'master' else tmp_path_factory.getbasetemp().parent
+    out = root / 'smoke' / 'run'
+    with FileLock(str(root / 'smoke.lock')):
+        if not (out / 'metrics.json').exists():
+            shutil.rmtree(out, ignore_errors=True); out.mkdir(parents=True)
+            r = subprocess.run([sys.executable, '-m', 'papermill', '-k', 'python3', '--cwd', str(REPO / 'nbs'), '--no-progress-bar',
+                                str(REPO / 'nbs' / '10_experiment.ipynb'), str(out / 'executed.ipynb'), '-p', 'out_dir', str(out),
+                                '-y', SMOKE_RUN], capture_output=True, text=True)
+            assert r.returncode == 0, r.stderr[-3000:]
     return out
 
 def pytest_terminal_summary(terminalreporter):

@@ -51,7 +51,7 @@ def test_app_in_a_browser(run_dir, tmp_path):
         while True:
             try:
                 if urllib.request.urlopen(f'http://127.0.0.1:{port}/_stcore/health', timeout=2).read() == b'ok': break
-            except OSError: pass
+            except OSError: pass   # not serving yet (connection refused): poll again until the deadline below
             assert app.poll() is None and time.time() < deadline, f'the app did not start: {app.stdout.read() if app.poll() is not None else "timeout"}'
             time.sleep(0.5)
         with pw.sync_playwright() as p:
