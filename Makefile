@@ -3,8 +3,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 RUN    ?= demo
-DEMO_ARGS ?= -y '{n_images: 2000, clip_pretrain_images: 2000, clip_epochs: 12, clip_minutes: 0, seeds: [0, 1, 2], sage_epochs: 40, finetune_epochs: 1, baseline_epochs: 30}'
-REAL_ARGS ?= -y '{dataset: coco-clip, seeds: [0, 1, 2, 3, 4], fractions: [0.6, 0.2, 0.2], sage_epochs: 40, baseline_epochs: 30}'
+DEMO_ARGS ?= -y '{n_images: 2000, clip_pretrain_images: 2000, clip_epochs: 12, clip_minutes: 0, seeds: [0, 1, 2], sage_epochs: 40, finetune_epochs: 1, baseline_epochs: 30, extra_methods: [probe-correction, probe-correction-knn]}'
+REAL_ARGS ?= -y '{dataset: coco-clip, seeds: [0, 1, 2, 3, 4], fractions: [0.6, 0.2, 0.2], sage_epochs: 40, baseline_epochs: 30, extra_methods: [probe-correction, probe-correction-knn]}'
 ABLATION_ARGS ?= -y '{n_images: 2000, clip_pretrain_images: 2000, clip_epochs: 12, clip_minutes: 0, seeds: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], sage_epochs: 40, finetune: false, baseline_epochs: 30, search: false, ablation: true}'
 export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
@@ -51,10 +51,10 @@ browser:
 	else echo "chromium could not be installed: the browser test in tests/test_app.py will skip"; fi
 
 # Every test: notebook cells (nbdev_test, flagged slow/gpu/data cells skipped) and tests/ (pytest)
+# pytest: two workers, a test file each at a time (a file's fixtures are made once), one BLAS/OpenMP thread each (two
+# threads per process on two cores made torch spin); the 15 slowest tests printed, so their cost stays visible
 test: install browser
 	MMKG_PROGRESS=0 $(BIN)/nbdev_test --n_workers 2
-	# two workers, a test file each at a time (a file's fixtures are made once), one BLAS/OpenMP thread each (two threads per
-	# process on two cores made torch spin); the 15 slowest tests printed, so their cost stays visible
 	MMKG_PROGRESS=0 OMP_NUM_THREADS=1 $(BIN)/pytest -q tests -n 2 --dist loadfile --durations 15
 
 # Can the tests fail? Break the library in one place at a time (tests/mutants.py lists each bug and the tests that claim to

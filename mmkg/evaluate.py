@@ -36,6 +36,7 @@ class MethodScores:
     inputs: str = 'image'                  # what it reads of a held-out image: 'image', or 'image+scene' (a scene label too)
     val_score: float = float('nan')        # its validation `selection_score` (01a): what every "best" is chosen by
     degenerate: str = ''                   # why its validation scores cannot rank ('' when they can, 01a `degenerate`): never selected
+    fallback: str = ''                     # a graph method whose validation chose its no-graph end: what it fell back to ('' when it used the graph)
 
 # %% ../nbs/07_evaluate.ipynb #70230352
 def link_table(records:Sequence[MethodScores], Y, Y_val=None) -> pd.DataFrame:
@@ -43,7 +44,7 @@ def link_table(records:Sequence[MethodScores], Y, Y_val=None) -> pd.DataFrame:
     rows = []
     for r in records:
         S = r.test; auc, skipped = macro_auc(Y, S)
-        row = {'method': r.name, 'inputs': r.inputs, 'degenerate': r.degenerate, 'val_score': r.val_score,
+        row = {'method': r.name, 'inputs': r.inputs, 'degenerate': r.degenerate, 'fallback': r.fallback, 'val_score': r.val_score,
                'macro_auc': auc, 'micro_auc': micro_auc(Y, S), 'macro_ap': macro_ap(Y, S)[0], 'label_ranking_ap': label_ranking_ap(Y, S),
                'keywords_skipped': skipped, 'images': len(S)} | topk_metrics(Y, S)
         if r.val is not None and Y_val is not None:
@@ -90,6 +91,9 @@ def summarise_seeds(per_seed:pd.DataFrame, metrics=('val_score', 'macro_auc', 'm
         row = {'method': method, 'seeds': len(grp)}
         if 'inputs' in grp: row['inputs'] = max(grp.inputs, key=lambda s: len(s.split('+')))   # the most it read on any seed (a blend's part varies)
         if 'degenerate' in grp: row['degenerate'] = '; '.join(sorted({f for f in grp.degenerate.fillna('') if f}))
+        if 'fallback' in grp:   # on how many seeds validation chose the method's no-graph end
+            fb = grp.fallback.fillna('').astype(str)
+            row['fallback'] = f"{', '.join(sorted(set(fb[fb != ''])))} on {(fb != '').sum()}/{len(grp)} seeds" if (fb != '').any() else ''
         for m in metrics: row[m], row[f'{m}_ci95'] = ci95(grp[m])
         rows.append(row)
     return pd.DataFrame(rows)

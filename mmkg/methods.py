@@ -24,12 +24,14 @@ from .metrics import degenerate, macro_auc, selection_score
 from .baselines import (BaselineConfig, KNN_GRID, LinearProbe, PROBE_CS, blend_scores, knn_transfer, pair_accuracy,
                             select_on_validation, train_baseline, training_pairs, with_scene)
 from .smooth import SMOOTH_GRID, correct_and_smooth
+from .residual import ResidualConfig, fit_correction
 
 # %% auto #0
 __all__ = ['METHODS', 'ABLATION', 'MethodSettings', 'SeedContext', 'seed_context', 'Method', 'register_method', 'get_method',
            'score_methods', 'best_of', 'clip_prompted', 'clip_raw', 'clip_finetuned', 'linear_probe',
-           'knn_label_transfer', 'prototypes', 'sage_model', 'sage_scores', 'correct_smooth', 'graph_blend',
-           'knn_blend', 'linear_probe_scene', 'knn_scene', 'knn_blend_scene', 'ablate']
+           'knn_label_transfer', 'prototypes', 'sage_model', 'sage_scores', 'correct_smooth', 'out_of_fold_probe',
+           'probe_correction', 'graph_blend', 'knn_blend', 'linear_probe_scene', 'knn_scene', 'knn_blend_scene',
+           'ablate']
 
 # %% ../nbs/09b_methods.ipynb #203e9f6e
 @dataclass(frozen=True)
@@ -96,6 +98,11 @@ class SeedContext:
     def probe_scores(self, side:str, inputs:str='image') -> np.ndarray:
         "The probe's probabilities for the `side` ('val' or 'test') images."
         return self.probe_for(inputs)[0].predict(self.features(inputs)[self.split[side]])
+    @cached_property
+    def probe_out_of_fold(self) -> np.ndarray:
+        "Image-probe probabilities of the training images, each from a probe fitted without its fold (5 folds, the seed's C)."
+        F, tr = self.features('image'), self.split.train
+        return out_of_fold_probe(F[tr], self.ds.labels[tr], self.probe[1], self.seed)
     @cached_property
     def fitted_knns(self) -> dict:
         "inputs → ((k, temperature), every try) of the kNN settings this seed has chosen."
@@ -280,7 +287,31 @@ def correct_smooth(ctx:SeedContext) -> MethodScores:
     Z = {side: probe.predict(X[s[side]]) for side in ('train', 'val', 'test')}   # the base predictions, once
     run = lambda cfg, side: correct_and_smooth(Z['train'], ctx.ds.labels[s.train], Z[side], X[s.train], X[s[side]], cfg)
     best, hist = select_on_validation(lambda cfg: run(cfg, 'val'), SMOOTH_GRID, ctx.Y_val)
-    return MethodScores('', 'graph', run(best, 'test'), run(best, 'val'), history=hist, extras={'setting': best})
+    return MethodScores('', 'graph', run(best, 'test'), run(best, 'val'), history=hist, extras={'setting': best},
+                        fallback='linear probe' if best.is_base else '')   # the grid's no-graph end won on validation
+
+# %% ../nbs/09b_methods.ipynb #7172594d
+def out_of_fold_probe(F:np.ndarray, Y, C:float, seed:int=0, folds:int=5) -> np.ndarray:
+    "Probe probabilities [n, K] of each training image from a probe fitted without its fold (how the probe errs on unseen images)."
+    from sklearn.model_selection import KFold
+    P = np.zeros((len(F), Y.shape[1]), np.float32)
+    for a, b in KFold(folds, shuffle=True, random_state=seed).split(F): P[b] = LinearProbe(C, seed).fit(F[a], Y[a]).predict(F[b])
+    return P
+
+def probe_correction(ctx:SeedContext, cooccurrence:bool=True) -> MethodScores:
+    "The seed's image probe corrected over the image kNN graph (and keyword co-occurrence), the epoch chosen on validation."
+    (_, C, _), F, s = ctx.probe, ctx.features('image'), ctx.split
+    Ytr = ctx.ds.labels[s.train]
+    res = fit_correction(F[s.train], Ytr, ctx.probe_out_of_fold, F[s.val], ctx.probe_scores('val'), ctx.Y_val,
+                         ResidualConfig(seed=ctx.seed, cooccurrence=cooccurrence))
+    return MethodScores('', 'graph', res.scores(F[s.test], ctx.probe_scores('test')), res.scores(F[s.val], ctx.probe_scores('val')),
+                        history=res.history, extras={'setting': f'epoch {res.epoch}', 'correction': res},
+                        fallback='linear probe' if res.epoch == 0 else '')
+
+register_method('probe-correction', 'Graph correction of the probe', 'graph', score_kind='probability')(probe_correction)
+# the same without the keyword co-occurrence message: what that relation adds beyond the CLIP neighbourhood
+register_method('probe-correction-knn', 'Graph correction of the probe (neighbours only)', 'graph', score_kind='probability')(
+    lambda ctx: probe_correction(ctx, cooccurrence=False))
 
 # %% ../nbs/09b_methods.ipynb #8af1350e
 def _blend(ctx:SeedContext, a:MethodScores|tuple, name:str, family:str, of:str, inputs:str='image') -> MethodScores:
@@ -289,7 +320,8 @@ def _blend(ctx:SeedContext, a:MethodScores|tuple, name:str, family:str, of:str, 
     b = blend_scores(a_scores, (ctx.probe_scores('val', inputs), ctx.probe_scores('test', inputs)), ctx.Y_val)
     probe = 'probe' if inputs == 'image' else f'probe ({inputs})'
     return MethodScores('', family, b.test, b.val, history=b.history,
-                        extras={'setting': f'{b.weight:g} × {name} + {1 - b.weight:g} × {probe}', 'blend': b, 'of': of, 'inputs': inputs})
+                        extras={'setting': f'{b.weight:g} × {name} + {1 - b.weight:g} × {probe}', 'blend': b, 'of': of, 'inputs': inputs},
+                        fallback=f'linear {probe}' if family == 'graph' and b.weight == 0 else '')   # a graph blend whose graph part got weight 0
 
 # %% ../nbs/09b_methods.ipynb #0d9a00ac
 @register_method('graph-blend', 'Blend (best graph + probe)', 'graph', score_kind='probability')

@@ -40,14 +40,20 @@ class SmoothConfig(Config):
     def check(self):
         require(self.k > 0, self, 'k', 'must be positive')
         for f in ('correction_alpha', 'smoothing_alpha'): require(0 <= getattr(self, f) <= 1, self, f, 'must be in [0, 1]')
+    @property
+    def is_base(self) -> bool:
+        "No correction and no smoothing: the base predictions themselves (the graph's no-graph end)."
+        return self.correction_alpha == 0 and self.smoothing_alpha == 0
 
-SMOOTH_GRID = tuple(SmoothConfig(k=k, correction_alpha=a1, smoothing_alpha=a2)
-                    for k in (5, 10) for a1 in (0.5, 0.8, 1.0) for a2 in (0.5, 0.8))   # 12 settings: the references' budget
+# the base predictor itself first, so validation can fall back to it when the graph hurts; then the references' budget (12)
+SMOOTH_GRID = (SmoothConfig(correction_alpha=0.0, smoothing_alpha=0.0),) + tuple(
+    SmoothConfig(k=k, correction_alpha=a1, smoothing_alpha=a2) for k in (5, 10) for a1 in (0.5, 0.8, 1.0) for a2 in (0.5, 0.8))
 
 # %% ../nbs/06a_smooth.ipynb #08d1b7ef
 def correct_and_smooth(Z_train:np.ndarray, Y_train, Z_new:np.ndarray, X_train:np.ndarray, X_new:np.ndarray,
                        cfg:SmoothConfig=SmoothConfig()) -> np.ndarray:
     "Scores [n_new, K] of held-out images: base predictions `Z` corrected and smoothed over `listening_knn_graph`."
+    if cfg.is_base: return np.asarray(Z_new, np.float32)     # the no-graph end of the grid: nothing propagated
     Y = torch.as_tensor(np.asarray(Y_train.toarray() if hasattr(Y_train, 'toarray') else Y_train), dtype=torch.float32)
     n = len(Z_train); e = listening_knn_graph(X_train, X_new, cfg.k)
     y_soft = torch.as_tensor(np.concatenate([Z_train, Z_new]), dtype=torch.float32)

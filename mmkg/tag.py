@@ -23,6 +23,7 @@ from .sage import SAGE, SageConfig
 from .reconnect import ReconnectConfig, TrainedGraph
 from .baselines import Calibration, LinearProbe, knn_transfer, with_scene
 from .smooth import SmoothConfig, correct_and_smooth
+from .residual import CorrectionResult, ProbeCorrection, ResidualConfig
 from .methods import METHODS, SeedContext
 
 # %% auto #0
@@ -32,7 +33,7 @@ __all__ = ['BUNDLE_FORMAT', 'TAGGABLE', 'IMAGE_SUFFIXES', 'BundleError', 'save_b
 # %% ../nbs/09d_tag.ipynb #375e76a3
 BUNDLE_FORMAT = 2   # 2: blends of calibrated probabilities, scene-reading references, selection by validation score
 TAGGABLE = ('clip-prompted', 'clip-raw', 'prototypes', 'linear-probe', 'knn', 'knn-blend', 'linear-probe-scene', 'knn-scene',
-            'knn-blend-scene', 'sage-cosine', 'sage-scene', 'sage-self', 'correct-smooth', 'graph-blend')
+            'knn-blend-scene', 'sage-cosine', 'sage-scene', 'sage-self', 'correct-smooth', 'graph-blend', 'probe-correction', 'probe-correction-knn')
 _PREFIX = {'image': '', 'image+scene': '+scene'}   # the bundle's names of a reference's arrays per inputs: probe., probe+scene., knn, knn+scene
 
 class BundleError(RuntimeError):
@@ -67,6 +68,10 @@ def save_bundle(path:str|Path, ctx:SeedContext, keys:Sequence[str], # the run's 
             T |= {f'{key}.{n}': v for n, v in r.extras['model'].state_dict().items()}
             m |= {'reconnect': r.extras['reconnect'].to_dict(), 'arch': ctx.settings.sage.to_dict()}
         elif key == 'correct-smooth': m['smooth'] = r.extras['setting'].to_dict()
+        elif 'correction' in r.extras:   # the probe's graph correction: its model, and the out-of-fold probabilities new images' neighbours carry
+            c = r.extras['correction']
+            T |= {f'{key}.{n}': v for n, v in c.model.state_dict().items()} | {f'{key}.train_p': c.train[2]}
+            m |= {'correction': c.cfg.to_dict(), 'epoch': c.epoch}
         elif 'blend' in r.extras:
             b = r.extras['blend']
             m |= {'weight': b.weight, 'of': r.extras['of'], 'cal_a': vars(b.cal_a), 'cal_probe': vars(b.cal_b)}
@@ -184,6 +189,15 @@ class Tagger:
     def _knn(self, X, scene=None, inputs:str='image'):
         F_train = self._features(self.T['train.x'], self.T['train.scene'], inputs)
         return knn_transfer(F_train, self.T['train.labels'], self._features(X, scene, inputs), *self.meta[f'knn{_PREFIX[inputs]}'])
+    def _correction(self, key:str) -> CorrectionResult:
+        "The probe's graph correction `key`, rebuilt from the bundle once."
+        if key not in self._models:
+            m, T = self.meta['methods'][key], self.T
+            cfg = ResidualConfig(**m['correction'])
+            state = {n.removeprefix(f'{key}.'): torch.as_tensor(v) for n, v in T.items() if n.startswith(f'{key}.') and n != f'{key}.train_p'}
+            model = ProbeCorrection(state['mlp.0.weight'].shape[1], len(self.keywords), cfg.hidden); model.load_state_dict(state)
+            self._models[key] = CorrectionResult(model.eval(), m['epoch'], None, cfg, (T['train.x'], T['train.labels'], T[f'{key}.train_p']))
+        return self._models[key]
     def _sage(self, key:str) -> TrainedGraph:
         if key not in self._models:
             m, T, gm = self.meta['methods'][key], self.T, self.meta['graph']
@@ -203,6 +217,7 @@ class Tagger:
         if key in ('linear-probe', 'linear-probe-scene'): return self._probe(m['inputs']).predict(self._features(X, scene, m['inputs']))
         if key in ('knn', 'knn-scene'): return self._knn(X, scene, m['inputs'])
         if key.startswith('sage-'): return self._sage(key).scores(torch.from_numpy(X), scene)
+        if 'correction' in m: return self._correction(key).scores(X, self._probe().predict(X))
         if key == 'correct-smooth':
             p = self._probe(); Xtr = T['train.x']
             if 'cs_train' not in self._models: self._models['cs_train'] = p.predict(Xtr)

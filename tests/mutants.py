@@ -60,6 +60,9 @@ MUTANTS = [
            "if mode in ('vector', 'bm25'): s, i = sources[0]; return s[:, :k], i[:, :k]",
            "if mode in ('vector', 'bm25'): s, i = sources[0]; return s[:, :k], i[:, :k] * 0 - 1",
            ('tests/test_app.py::test_load_run_answers_all_query_kinds',)),
+    Mutant('the "best" graph method is the worst on validation', '7 the app serves the SAGE model best on validation', 'mmkg/methods.py',
+           "return max(rs, key=lambda r: r.val_score) if rs else None", "return min(rs, key=lambda r: r.val_score) if rs else None",
+           ('tests/test_app.py::test_load_run_answers_all_query_kinds',)),
     Mutant("Karpathy captions attached to the next image", '8 Karpathy reader', 'nbs/01_data.ipynb',
            "captions = pd.DataFrame({'image': sents.index.to_numpy(np.int64),",
            "captions = pd.DataFrame({'image': (sents.index.to_numpy(np.int64) + 1) % len(imgs),"),
@@ -109,6 +112,7 @@ def run_tests(m: Mutant) -> tuple[bool, str]:
         finally: copy.unlink()
     else:
         r = subprocess.run([PY, '-m', 'pytest', '-q', '-x', '-p', 'no:cacheprovider', *m.tests], capture_output=True, text=True, cwd=REPO)
+        if r.returncode in (4, 5): raise SystemExit(f'{m.name}: pytest could not run {m.tests} (exit {r.returncode}): {r.stdout[-500:]}')   # not a catch
     lines = [l for l in (r.stdout + r.stderr).splitlines() if l.strip()]
     why = next((l for l in lines if l.startswith('E ')), next((l for l in lines if 'Error' in l or 'FAIL' in l), lines[-1] if lines else ''))
     return r.returncode != 0, why.strip()[:160]
