@@ -49,12 +49,12 @@ def neighbour_messages(X_train:np.ndarray, Y_train, P_train:np.ndarray, X:np.nda
     return np.einsum('nk,nkc->nc', W, Yt[I]), np.einsum('nk,nkc->nc', W, np.asarray(P_train, np.float32)[I])
 
 def cooccurrence_message(Y_train, P:np.ndarray) -> np.ndarray:
-    "Σ_c' P(c | c') p_c' / Σ_c' p_c' [n, K]: what the image's other likely keywords say of keyword c (training labels only)."
+    "Σ_c'≠c P(c | c') p_c' / Σ_c'≠c p_c' [n, K]: what the image's other likely keywords say of keyword c (training labels only)."
     Yt = dense_labels(Y_train).astype(np.float32)
     cond = (Yt.T @ Yt) / np.maximum(Yt.sum(0), 1)[:, None]     # [c', c] = P(c | c')
-    np.fill_diagonal(cond, 0)
+    np.fill_diagonal(cond, 0)                                  # keyword c's own probability is not a message about c
     P = np.asarray(P, np.float32)
-    return (P @ cond) / np.maximum(P.sum(1, keepdims=True) - P.mean(1, keepdims=True), 1e-6)
+    return (P @ cond) / np.maximum(P.sum(1, keepdims=True) - P, 1e-6)
 
 # %% ../nbs/06b_residual.ipynb #1a068ed1
 class ProbeCorrection(nn.Module):
@@ -71,9 +71,9 @@ class ProbeCorrection(nn.Module):
 # %% ../nbs/06b_residual.ipynb #234d8c83
 def _features(P, ybar, pbar, co) -> tuple[torch.Tensor, torch.Tensor]:
     "The probe's logits [n, K] and the messages [n, K, F] it is corrected from."
-    P = np.clip(np.asarray(P, np.float64), 1e-6, 1 - 1e-6)
-    parts = [logit(P), ybar, ybar - pbar] + ([co, co - P] if co is not None else [])
-    return torch.as_tensor(logit(P), dtype=torch.float32), torch.as_tensor(np.stack(parts, -1), dtype=torch.float32)
+    P = np.clip(np.asarray(P, np.float64), 1e-6, 1 - 1e-6); L = logit(P)
+    parts = [L, ybar, ybar - pbar] + ([co, co - P] if co is not None else [])
+    return torch.as_tensor(L, dtype=torch.float32), torch.as_tensor(np.stack(parts, -1), dtype=torch.float32)
 
 @dataclass
 class CorrectionResult:
@@ -83,11 +83,14 @@ class CorrectionResult:
     history: pd.DataFrame
     cfg: ResidualConfig
     train: tuple             # (X, Y, P_oof) of the training images: the graph new images attach to
-    def scores(self, X:np.ndarray, P:np.ndarray) -> np.ndarray:
-        "Corrected probabilities [n, K] of images with vectors `X` and probe probabilities `P`, attached to the training images."
+    def inputs(self, X:np.ndarray, P:np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        "The probe's logits and the messages of images with vectors `X` and probe probabilities `P`, attached to the training images."
         Xt, Yt, Pt = self.train; c = self.cfg
         ybar, pbar = neighbour_messages(Xt, Yt, Pt, X, P, c.k, c.temperature)
-        base, F = _features(P, ybar, pbar, cooccurrence_message(Yt, P) if c.cooccurrence else None)
+        return _features(P, ybar, pbar, cooccurrence_message(Yt, P) if c.cooccurrence else None)
+    def scores(self, X:np.ndarray, P:np.ndarray, inputs:tuple|None=None) -> np.ndarray:
+        "Corrected probabilities [n, K] of those images (`inputs`: their `self.inputs(X, P)`, when already built)."
+        base, F = inputs if inputs is not None else self.inputs(X, P)
         with torch.no_grad(): return torch.sigmoid(self.model(base, F)).numpy()
 
 # %% ../nbs/06b_residual.ipynb #f993d2d7
@@ -100,13 +103,14 @@ def fit_correction(X_train:np.ndarray, Y_train, P_train_oof:np.ndarray, X_val:np
     Y = torch.as_tensor(dense_labels(Y_train), dtype=torch.float32)
     model = ProbeCorrection(F.shape[-1], Y.shape[1], cfg.hidden)
     res = CorrectionResult(model, 0, None, cfg, (X_train, Y_train, P_train_oof))
+    val_inputs = res.inputs(X_val, P_val)                      # the validation images' messages, built once for every epoch
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rows, best, state = [], -np.inf, None
     for epoch in range(cfg.epochs + 1):
         if epoch:   # epoch 0 is the probe itself (Δ = 0)
             model.train(); opt.zero_grad()
             loss = nn.functional.binary_cross_entropy_with_logits(model(base, F), Y); loss.backward(); opt.step()
-        model.eval(); v = selection_score(Y_val, res.scores(X_val, P_val))
+        model.eval(); v = selection_score(Y_val, res.scores(X_val, P_val, val_inputs))
         rows.append({'epoch': epoch, 'val_score': v})
         if v > best + 1e-9: best, res.epoch, state = v, epoch, {k: t.clone() for k, t in model.state_dict().items()}
     model.load_state_dict(state); res.history = pd.DataFrame(rows)
