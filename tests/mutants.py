@@ -94,6 +94,8 @@ MUTANTS = [
     Mutant("the tagger's Correct & Smooth starts from other base scores", 'mmkg tag reproduces the run (an in-process call)', 'mmkg/tag.py',
            "T['train.labels'], p.predict(X), Xtr, X,", "T['train.labels'], p.predict(X) ** 2, Xtr, X,",
            ('tests/test_tag.py::test_mmkg_tag_reproduces_the_runs_scores[correct-smooth]',)),
+    Mutant("the tagger's Correct & Smooth ignores the bundled training labels", 'the bundle serves C&S as the run scored it', 'nbs/09d_tag.ipynb',
+           "return correct_and_smooth(self._models['cs_train'], T['train.labels'],", "return correct_and_smooth(self._models['cs_train'], 0 * T['train.labels'],"),
     Mutant('the stage cache never finds a finished stage', 'a killed run resumes', 'mmkg/core.py',
            "if self.enabled and p.exists():", "if False:",
            ('tests/test_reliability.py::test_killed_run_resumes_and_matches_an_uninterrupted_run',)),
