@@ -121,24 +121,34 @@ def write_index(records:list[dict], root:Path) -> pd.DataFrame:
     return df
 
 # %% ../nbs/11_cli.ipynb #736219c3
-def sweep_report(root:Path, knob:str, metric:str='macro_ap') -> pd.DataFrame:
-    "Every finished run's per-method `metric` (mean, CI over seeds) by its value of `knob`, each run's bests on validation marked: `root/report_<knob>.csv|md|png|svg`."
+def sweep_report(root:Path, knob:str, metric:str|Sequence[str]='macro_ap') -> pd.DataFrame:
+    "Every finished run's per-method `metric`s (mean, CI over seeds) by its value of `knob`, each run's bests on validation marked: `root/report_<knob>.csv|md|png|svg`."
     from mmkg.evaluate import plot_knob
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
-    index, rows = pd.read_csv(Path(root) / 'index.csv'), []
+    metrics = [metric] if isinstance(metric, str) else list(metric)
+    index, rows, vs = pd.read_csv(Path(root) / 'index.csv'), [], []
     if knob not in index: raise CliError(f"sweep report: {knob!r} is not a parameter of the sweep's runs")
     for r in index[index.status.isin(['ok', 'kept'])].to_dict('records'):
-        t = pd.read_csv(Path(r['out_dir']) / 'tables' / 'link_prediction.csv')
+        tables, value = Path(r['out_dir']) / 'tables', yaml.safe_load(str(r[knob]))
+        t = pd.read_csv(tables / 'link_prediction.csv')
         chosen = json.loads((Path(r['out_dir']) / 'metrics.json').read_text()).get('best_on_validation', {})
-        rows.append(t[['method', 'seeds', metric, f'{metric}_ci95']].assign(**{knob: yaml.safe_load(str(r[knob]))},
+        cols = [c for m in metrics for c in (m, f'{m}_ci95')]
+        rows.append(t[['method', 'seeds'] + cols].assign(**{knob: value},
                     best_on_validation=t.method.map({m: k for k, m in chosen.items() if k != 'sage'}).fillna('')))   # 'graph' / 'without_graph'
+        if (tables / 'graph_minus_best_nongraph.csv').exists(): vs.append(pd.read_csv(tables / 'graph_minus_best_nongraph.csv').assign(**{knob: value}))
     if not rows: raise CliError(f'sweep report: no finished run in {root} (see index.md)')
-    table = pd.concat(rows, ignore_index=True)[['method', knob, 'seeds', metric, f'{metric}_ci95', 'best_on_validation']]
+    table = pd.concat(rows, ignore_index=True)[['method', knob, 'seeds'] + cols + ['best_on_validation']]
     out = Path(root) / f'report_{knob}'
     table.to_csv(f'{out}.csv', index=False); Path(f'{out}.md').write_text(table.to_markdown(index=False, floatfmt='.4f') + '\n')
-    fig = plot_knob(table, knob, metric)
-    for ext in ('png', 'svg'): fig.savefig(f'{out}.{ext}', dpi=120, bbox_inches='tight')
-    plt.close(fig); return table
+    if vs:   # each graph method − the best same-input method without a graph (validation's choice), paired over seeds, by knob
+        v = pd.concat(vs, ignore_index=True); v = v[[knob] + [c for c in v.columns if c != knob]]
+        v.to_csv(Path(root) / f'graph_vs_nongraph_{knob}.csv', index=False)
+        (Path(root) / f'graph_vs_nongraph_{knob}.md').write_text(v.to_markdown(index=False, floatfmt='.4f') + '\n')
+    for i, m in enumerate(metrics):   # the first metric's figure is report_<knob>.png, the others report_<knob>_<metric>.png
+        fig = plot_knob(table, knob, m)
+        for ext in ('png', 'svg'): fig.savefig(f'{out}{"_" + m if i else ""}.{ext}', dpi=120, bbox_inches='tight')
+        plt.close(fig)
+    return table
 
 # %% ../nbs/11_cli.ipynb #c102e48a
 def compare_tables(committed:Path, new:Path, atol:float=0.01, rtol:float=0.01) -> pd.DataFrame:

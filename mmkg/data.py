@@ -23,7 +23,7 @@ from .core import Config, ConfigError, Skips, StageCache, get_logger, progress, 
 __all__ = ['COLOURS', 'OBJECTS', 'SCENES', 'DataError', 'Dataset', 'relative_paths', 'ImageError', 'load_image', 'verify_images',
            'coco_image_dir', 'load_coco', 'load_table', 'load_clip_retrieval', 'load_coco_clip', 'GeneratorConfig',
            'coco_label_sets', 'generate_dataset', 'load_generated', 'Split', 'check_fractions', 'split_images',
-           'load_coco_splits', 'load_karpathy', 'outside_test_rows']
+           'with_label_budget', 'load_coco_splits', 'load_karpathy', 'outside_test_rows']
 
 # %% ../nbs/01_data.ipynb #de0b0c38
 class DataError(ValueError):
@@ -536,10 +536,12 @@ class Split:
     train: np.ndarray
     val: np.ndarray
     test: np.ndarray
+    unlabelled: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))   # training-side images whose labels no method reads
     def __getitem__(self, k:str) -> np.ndarray: return getattr(self, k)
-    def sizes(self) -> dict: return {k: len(self[k]) for k in ('train', 'val', 'test')}
+    def sizes(self) -> dict:
+        return {k: len(self[k]) for k in ('train', 'val', 'test')} | ({'unlabelled': len(self.unlabelled)} if len(self.unlabelled) else {})
     @property
-    def key(self) -> str: return stable_hash(self.train, self.val, self.test)
+    def key(self) -> str: return stable_hash(self.train, self.val, self.test, *([self.unlabelled] if len(self.unlabelled) else []))
 
 # %% ../nbs/01_data.ipynb #0a15428d
 def _exact_counts(n:int, fractions) -> np.ndarray:
@@ -575,6 +577,14 @@ def split_images(ds:Dataset, fractions:Sequence[float]=(0.7, 0.15, 0.15), seed:i
         g_side = np.searchsorted(np.cumsum(f) * n, mid, side='right').clip(0, 2)
         side = np.empty(len(uniq), int); side[order] = g_side; side = side[codes]
     return Split(*(np.flatnonzero(side == s) for s in range(3)))
+
+# %% ../nbs/01_data.ipynb #0f743fea
+def with_label_budget(split:Split, n:int, seed:int=0) -> Split:
+    "`split` with the labels of only `n` training images kept (drawn with `seed`); the others become `unlabelled` (n = 0: all kept)."
+    if n < 0: raise ConfigError(f'label_budget={n}: must be ≥ 0 (0 keeps every training label)')
+    if n == 0 or n >= len(split.train): return split
+    keep = np.zeros(len(split.train), bool); keep[np.random.default_rng(seed).choice(len(split.train), n, replace=False)] = True
+    return Split(split.train[keep], split.val, split.test, np.sort(np.concatenate([split.unlabelled, split.train[~keep]])))
 
 # %% ../nbs/01_data.ipynb #4161b568
 def _split_fixed(ds:Dataset, f:np.ndarray, seed:int, group:bool|None) -> Split:

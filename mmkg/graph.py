@@ -22,9 +22,9 @@ from .data import Dataset, Split
 from .embed import Embeddings
 
 # %% auto #0
-__all__ = ['EDGE_TYPES', 'NODE_TYPES', 'knn_index', 'blocked_self_knn', 'similarity_edges', 'cooccurrence_edges',
-           'keyword_prototypes', 'GraphConfig', 'build_graph', 'save_graph', 'load_graph', 'NodeType', 'FlatGraph',
-           'csr_by_target', 'flatten', 'in_sorted', 'graph_summary', 'plot_degrees']
+__all__ = ['KEYWORD_FEATURES', 'EDGE_TYPES', 'NODE_TYPES', 'knn_index', 'blocked_self_knn', 'similarity_edges',
+           'cooccurrence_edges', 'keyword_prototypes', 'GraphConfig', 'build_graph', 'save_graph', 'load_graph',
+           'NodeType', 'FlatGraph', 'csr_by_target', 'flatten', 'in_sorted', 'graph_summary', 'plot_degrees']
 
 # %% ../nbs/04_graph.ipynb #e6ea4a5b
 def knn_index(X:np.ndarray, # [N, d] float32 unit vectors to index
@@ -112,7 +112,8 @@ def keyword_prototypes(X:np.ndarray, # [N, d] training image vectors
 class GraphConfig(Config):
     "Which edges the graph has."
     scene_edges: bool = True
-    keyword_features: str = 'prompted'   # 'prompted' (template average), 'raw' (names alone, as the original) or 'prototype' (mean training image)
+    keyword_features: str = 'prompted'   # 'prompted' (template average), 'raw' (names alone, as the original), 'prototype' (mean training image),
+                                         # 'probe' (the seed's linear-probe weights) or 'caption' (mean training caption): the last two given to build_graph
     image_knn: int = 0                   # image–image edges: top-k per training image (0: none)
     image_threshold: float = 0.0         # and/or all pairs with cosine ≥ this (0: off), capped by `sim_cap`
     keyword_knn: int = 0                 # keyword–keyword edges: top-k (0: none)
@@ -123,11 +124,12 @@ class GraphConfig(Config):
     ivf_nprobe: int = 16                 # lists visited (ivf; blocked: 24 reaches recall@10 0.995 at 118k)
     def check(self):
         require(self.image_index in ('exact', 'ivf', 'blocked'), self, 'image_index', "must be 'exact', 'ivf' or 'blocked'")
-        require(self.keyword_features in ('prompted', 'raw', 'prototype'), self, 'keyword_features', "must be 'prompted', 'raw' or 'prototype'")
+        require(self.keyword_features in KEYWORD_FEATURES, self, 'keyword_features', f"must be one of {', '.join(map(repr, KEYWORD_FEATURES))}")
         for f in ('image_knn', 'keyword_knn', 'sim_cap'): require(getattr(self, f) >= 0, self, f, 'must be ≥ 0')
         for f in ('image_threshold', 'keyword_threshold'): require(0 <= getattr(self, f) < 1, self, f, 'must be in [0, 1)')
         require(0 <= self.keyword_cooccurrence <= 1, self, 'keyword_cooccurrence', 'must be a probability in [0, 1]')
 
+KEYWORD_FEATURES = ('prompted', 'raw', 'prototype', 'probe', 'caption')
 EDGE_TYPES = {'has': ('image', 'has', 'keyword'), 'in': ('image', 'in', 'scene'),
               'similar_image': ('image', 'similar', 'image'), 'similar_keyword': ('keyword', 'similar', 'keyword'),
               'cooccurs': ('keyword', 'cooccurs', 'keyword')}
@@ -140,13 +142,18 @@ def _bipartite(data:HeteroData, et:tuple, src, dst):
     data[(et[2], f'rev_{et[1]}', et[0])].edge_index = e.flip(0)
 
 # %% ../nbs/04_graph.ipynb #0b581f3c
-def build_graph(ds:Dataset, emb:Embeddings, split:Split, cfg:GraphConfig=GraphConfig()) -> HeteroData:
+def build_graph(ds:Dataset, emb:Embeddings, split:Split, cfg:GraphConfig=GraphConfig(),
+                keyword_vectors:np.ndarray|None=None, # [K, d] keyword node features fitted elsewhere ('probe', 'caption'; 09b_methods fits them)
+               ) -> HeteroData:
     "The training graph: training images, all keywords and scenes, and the typed edges among them."
     tr = np.asarray(split.train)
     data = HeteroData()
     data['image'].x = torch.as_tensor(emb.image[tr]); data['image'].row = torch.as_tensor(tr)
-    kx = {'prompted': lambda: emb.keyword, 'raw': lambda: emb.keyword_raw, 'prototype': lambda: keyword_prototypes(emb.image[tr], ds.labels[tr])}
-    data['keyword'].x = torch.as_tensor(kx[cfg.keyword_features]())
+    if cfg.keyword_features in ('probe', 'caption') and keyword_vectors is None:
+        raise ValueError(f"GraphConfig(keyword_features={cfg.keyword_features!r}) needs keyword_vectors (09b_methods.SeedContext.keyword_vectors fits them)")
+    kx = {'prompted': lambda: emb.keyword, 'raw': lambda: emb.keyword_raw, 'prototype': lambda: keyword_prototypes(emb.image[tr], ds.labels[tr]),
+          'probe': lambda: keyword_vectors, 'caption': lambda: keyword_vectors}
+    data['keyword'].x = torch.as_tensor(np.asarray(kx[cfg.keyword_features](), np.float32))
     data['scene'].x = torch.as_tensor(emb.scene)
     Y = ds.labels[tr].tocoo()
     _bipartite(data, EDGE_TYPES['has'], Y.row, Y.col)

@@ -13,25 +13,27 @@ import numpy as np
 import torch
 
 from .core import ConfigError, StageCache, get_logger
-from .data import Dataset, Split, split_images
+from .data import Dataset, Split, split_images, with_label_budget
 from .embed import EmbedConfig, Embeddings, embed_dataset
 from .finetune import FinetuneConfig, finetuned_clip
 from .graph import FlatGraph, GraphConfig, build_graph, flatten, keyword_prototypes
 from .sage import SAGE, SageConfig, TrainConfig, train_sage
 from .reconnect import ReconnectConfig, link_embeddings, make_validator, reconnect
-from .evaluate import MethodScores
+from .evaluate import MethodScores, paired_difference
 from .metrics import degenerate, macro_auc, selection_score
 from .baselines import (BaselineConfig, KNN_GRID, LinearProbe, PROBE_CS, blend_scores, knn_transfer, pair_accuracy,
                             select_on_validation, train_baseline, training_pairs, with_scene)
 from .smooth import SMOOTH_GRID, correct_and_smooth
 from .residual import ResidualConfig, fit_correction
+from .transductive import SPREAD_GRID, TransductiveConfig, correct_and_smooth_all, fit_sage_correction, image_graph, label_spreading
 
 # %% auto #0
-__all__ = ['METHODS', 'ABLATION', 'MethodSettings', 'SeedContext', 'seed_context', 'Method', 'register_method', 'get_method',
-           'score_methods', 'best_of', 'clip_prompted', 'clip_raw', 'clip_finetuned', 'linear_probe',
+__all__ = ['METHODS', 'ABLATION', 'RELATIONS', 'MethodSettings', 'SeedContext', 'seed_context', 'Method', 'register_method',
+           'get_method', 'score_methods', 'best_of', 'clip_prompted', 'clip_raw', 'clip_finetuned', 'linear_probe',
            'knn_label_transfer', 'prototypes', 'sage_model', 'sage_scores', 'correct_smooth', 'out_of_fold_probe',
-           'probe_correction', 'graph_blend', 'knn_blend', 'linear_probe_scene', 'knn_scene', 'knn_blend_scene',
-           'ablate']
+           'probe_correction', 'spreading', 'correct_smooth_all', 'sage_correction_all', 'mlp_correction',
+           'graph_blend', 'knn_blend', 'linear_probe_scene', 'knn_scene', 'knn_blend_scene', 'linear_probe_caption',
+           'knn_caption', 'knn_blend_caption', 'ablate', 'relations_table']
 
 # %% ../nbs/09b_methods.ipynb #203e9f6e
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class MethodSettings:
     graph: GraphConfig = GraphConfig()
     as_tested: bool = True                         # SAGE trained as tested: seeds attached by each model's own reconnection (05)
     sage_shared: str = ''                          # '' one SAGE model per reconnection; 'scene' (a method): that method's model serves all
+    label_budget: int = 0                          # labelled training images per seed (0: all; the rest unlabelled, `with_label_budget`)
     device: str = 'auto'
 
 # %% ../nbs/09b_methods.ipynb #a729c135
@@ -74,11 +77,20 @@ class SeedContext:
     def n_scenes(self) -> int: return len(self.emb.scene_names)
     @cached_property
     def _features(self) -> dict: return {}
+    @cached_property
+    def captions(self) -> np.ndarray:
+        "Each image's caption vector [N, d]: the mean of its captions' vectors, unit length (zeros for an image without one)."
+        e = self.emb
+        if not len(e.caption): raise ConfigError(f'dataset {self.ds.name} has no captions: no caption inputs (image+caption)')
+        T = np.zeros((len(e.image), e.caption.shape[1]), np.float32); np.add.at(T, e.caption_image, e.caption)
+        return T / np.maximum(np.linalg.norm(T, axis=1, keepdims=True), 1e-12)
     def features(self, inputs:str='image') -> np.ndarray:
-        "What a reference reads of every image: its CLIP vector ('image'), or the vector ⊕ one-hot scene ('image+scene'); built once."
+        "What a reference reads of every image: its CLIP vector ('image'), ⊕ one-hot scene ('image+scene'), or ⊕ its caption's vector, both halved ('image+caption'); built once."
         if inputs == 'image': return self.emb.image
-        if inputs != 'image+scene': raise ConfigError(f"unknown inputs {inputs!r} (known: 'image', 'image+scene')")
-        if inputs not in self._features: self._features[inputs] = with_scene(self.emb.image, self.scene, self.n_scenes)
+        if inputs not in ('image+scene', 'image+caption'): raise ConfigError(f"unknown inputs {inputs!r} (known: 'image', 'image+scene', 'image+caption')")
+        if inputs not in self._features:   # image+caption: a unit vector whose cosines average the image's and the caption's
+            self._features[inputs] = (with_scene(self.emb.image, self.scene, self.n_scenes) if inputs == 'image+scene'
+                                      else np.hstack([self.emb.image, self.captions]) / np.sqrt(2, dtype=np.float32))
         return self._features[inputs]
     @cached_property
     def fitted_probes(self) -> dict:
@@ -99,10 +111,25 @@ class SeedContext:
         "The probe's probabilities for the `side` ('val' or 'test') images."
         return self.probe_for(inputs)[0].predict(self.features(inputs)[self.split[side]])
     @cached_property
-    def probe_out_of_fold(self) -> np.ndarray:
-        "Image-probe probabilities of the training images, each from a probe fitted without its fold (5 folds, the seed's C)."
-        F, tr = self.features('image'), self.split.train
-        return out_of_fold_probe(F[tr], self.ds.labels[tr], self.probe[1], self.seed)
+    def _out_of_fold(self) -> dict: return {}
+    def probe_out_of_fold_for(self, inputs:str='image') -> np.ndarray:
+        "Probabilities of the training images by the probe on `inputs`, each from a probe fitted without its fold (5 folds, the seed's C)."
+        if inputs not in self._out_of_fold:
+            F, tr = self.features(inputs), self.split.train
+            self._out_of_fold[inputs] = out_of_fold_probe(F[tr], self.ds.labels[tr], self.probe_for(inputs)[1], self.seed)
+        return self._out_of_fold[inputs]
+    @property
+    def probe_out_of_fold(self) -> np.ndarray: return self.probe_out_of_fold_for('image')
+    @cached_property
+    def _image_graphs(self) -> dict: return {}
+    def image_graph(self, k:int) -> tuple[torch.Tensor, 'sp.csr_matrix']:
+        "The kNN graph of every image of the dataset (labelled, unlabelled, held out; 06c): edges and normalised adjacency, once per k."
+        if k not in self._image_graphs: self._image_graphs[k] = image_graph(self.emb.image, k, self.settings.graph.image_index)
+        return self._image_graphs[k]
+    @cached_property
+    def probe_everywhere(self) -> np.ndarray:
+        "The image probe's probabilities of every image [N, K] (in-sample on the labelled ones)."
+        return self.probe[0].predict(self.features('image'))
     @cached_property
     def fitted_knns(self) -> dict:
         "inputs → ((k, temperature), every try) of the kNN settings this seed has chosen."
@@ -124,6 +151,18 @@ class SeedContext:
         "Keyword vectors the related-work baselines read: the text tower's, or without one (precomputed vectors) the seed's training-image prototypes."
         if np.any(self.emb.keyword): return self.emb.keyword
         return keyword_prototypes(self.emb.image[self.split.train], self.ds.labels[self.split.train])
+    def keyword_vectors(self, kind:str) -> np.ndarray|None:
+        """Keyword node features fitted on this seed's training images: 'probe' — the image probe's weight vectors (unit length;
+        a keyword the probe could not fit keeps its prototype), 'caption' — the mean caption vector of its images; else None."""
+        tr, Ytr = self.split.train, self.ds.labels[self.split.train]
+        if kind == 'caption': return keyword_prototypes(self.captions[tr], Ytr)
+        if kind != 'probe': return None
+        V = keyword_prototypes(self.emb.image[tr], Ytr); p = self.probe[0]
+        V[p.fit_cols] = p.coef / np.maximum(np.linalg.norm(p.coef, axis=1, keepdims=True), 1e-12)
+        return V.astype(np.float32)
+    def training_graph(self, cfg:GraphConfig) -> 'HeteroData':
+        "The seed's training graph under `cfg` (keyword node features fitted here when it asks for 'probe' or 'caption')."
+        return build_graph(self.ds, self.emb, self.split, cfg, self.keyword_vectors(cfg.keyword_features))
     @cached_property
     def pairs(self):
         "The training links on frozen features, shared by the baselines."
@@ -133,10 +172,11 @@ class SeedContext:
 # %% ../nbs/09b_methods.ipynb #9e1a721c
 def seed_context(seed:int, ds:Dataset, emb:Embeddings, emb_key:str, fractions:Sequence[float], settings:MethodSettings,
                  cache:StageCache) -> SeedContext:
-    "The split of `seed` and its training graph, with everything else a seed's methods read."
-    split = split_images(ds, tuple(fractions), seed=seed)
-    g = build_graph(ds, emb, split, settings.graph)
-    return SeedContext(seed, ds, emb, emb_key, split, g, flatten(g), settings, cache)
+    "The split of `seed` (its label budget applied) and its training graph, with everything else a seed's methods read."
+    split = with_label_budget(split_images(ds, tuple(fractions), seed=seed), settings.label_budget, seed)
+    ctx = SeedContext(seed, ds, emb, emb_key, split, None, None, settings, cache)
+    ctx.graph = ctx.training_graph(settings.graph); ctx.flat = flatten(ctx.graph)
+    return ctx
 
 # %% ../nbs/09b_methods.ipynb #8b2b4281
 @dataclass(frozen=True)
@@ -266,7 +306,7 @@ def sage_model(ctx:SeedContext, rc:ReconnectConfig, flat:FlatGraph|None=None, # 
 def sage_scores(ctx:SeedContext, method:str, train:TrainConfig|None=None, graph:GraphConfig|None=None) -> MethodScores:
     "SAGE with reconnection `method`: held-out images attached to the training graph, scored by full-neighbour inference."
     rc, X, sc, split = ReconnectConfig(method=method), ctx.X, ctx.scene, ctx.split
-    flat = flatten(build_graph(ctx.ds, ctx.emb, split, graph)) if graph is not None and graph != ctx.settings.graph else ctx.flat
+    flat = flatten(ctx.training_graph(graph)) if graph is not None and graph != ctx.settings.graph else ctx.flat
     shared = ctx.settings.sage_shared if train is None and graph is None else ''    # ablation variants train their own
     model, rec = sage_model(ctx, ReconnectConfig(method=shared) if shared else rc, flat, train, graph)
     att = reconnect(flat, X[split.test], rc, sc[split.test])
@@ -298,20 +338,65 @@ def out_of_fold_probe(F:np.ndarray, Y, C:float, seed:int=0, folds:int=5) -> np.n
     for a, b in KFold(folds, shuffle=True, random_state=seed).split(F): P[b] = LinearProbe(C, seed).fit(F[a], Y[a]).predict(F[b])
     return P
 
-def probe_correction(ctx:SeedContext, cooccurrence:bool=True) -> MethodScores:
-    "The seed's image probe corrected over the image kNN graph (and keyword co-occurrence), the epoch chosen on validation."
-    (_, C, _), F, s = ctx.probe, ctx.features('image'), ctx.split
-    Ytr = ctx.ds.labels[s.train]
-    res = fit_correction(F[s.train], Ytr, ctx.probe_out_of_fold, F[s.val], ctx.probe_scores('val'), ctx.Y_val,
-                         ResidualConfig(seed=ctx.seed, cooccurrence=cooccurrence))
-    return MethodScores('', 'graph', res.scores(F[s.test], ctx.probe_scores('test')), res.scores(F[s.val], ctx.probe_scores('val')),
-                        history=res.history, extras={'setting': f'epoch {res.epoch}', 'correction': res},
-                        fallback='linear probe' if res.epoch == 0 else '')
+def probe_correction(ctx:SeedContext, cooccurrence:bool=True, inputs:str='image') -> MethodScores:
+    """The seed's probe on `inputs` corrected over the image kNN graph (and keyword co-occurrence; with 'image+caption' a
+    caption node, with 'image+scene' a scene node), the epoch chosen on validation."""
+    X, s, Ytr = ctx.features('image'), ctx.split, ctx.ds.labels[ctx.split.train]
+    cap, scn = inputs == 'image+caption', inputs == 'image+scene'
+    T, S = (ctx.captions if cap else None), (ctx.scene if scn else None)
+    side = lambda a, k: None if a is None else a[s[k]]
+    res = fit_correction(X[s.train], Ytr, ctx.probe_out_of_fold_for(inputs), X[s.val], ctx.probe_scores('val', inputs), ctx.Y_val,
+                         ResidualConfig(seed=ctx.seed, cooccurrence=cooccurrence, caption=cap, scene=scn),
+                         side(T, 'train'), side(T, 'val'), side(S, 'train'), side(S, 'val'))
+    score = lambda k: res.scores(X[s[k]], ctx.probe_scores(k, inputs), T=side(T, k), s=side(S, k))
+    probe = 'linear probe' if inputs == 'image' else f'linear probe ({inputs})'
+    return MethodScores('', 'graph', score('test'), score('val'), history=res.history,
+                        extras={'setting': f'epoch {res.epoch}', 'correction': res, 'inputs': inputs},
+                        fallback=probe if res.epoch == 0 else '')
 
 register_method('probe-correction', 'Graph correction of the probe', 'graph', score_kind='probability')(probe_correction)
 # the same without the keyword co-occurrence message: what that relation adds beyond the CLIP neighbourhood
 register_method('probe-correction-knn', 'Graph correction of the probe (neighbours only)', 'graph', score_kind='probability')(
     lambda ctx: probe_correction(ctx, cooccurrence=False))
+# relations the image vector cannot see, each against the probe that reads the same input as a feature:
+# the held-out image's caption as a text node (attached to the training images with the nearest captions), the scene as a node
+register_method('probe-correction-caption', 'Graph correction of the probe (+ caption node)', 'graph', 'image+caption', 'probability')(
+    lambda ctx: probe_correction(ctx, cooccurrence=False, inputs='image+caption'))
+register_method('probe-correction-scene', 'Graph correction of the probe (+ scene node)', 'graph', 'image+scene', 'probability')(
+    lambda ctx: probe_correction(ctx, cooccurrence=False, inputs='image+scene'))
+
+# %% ../nbs/09b_methods.ipynb #5d13af74
+@register_method('label-spreading', 'Label spreading (all images)', 'graph', score_kind='spread label mass')
+def spreading(ctx:SeedContext) -> MethodScores:
+    s, Ytr = ctx.split, ctx.ds.labels[ctx.split.train]
+    run = lambda cfg: label_spreading(ctx.image_graph(cfg.k)[1], s.train, Ytr, cfg.alpha, cfg.iterations)
+    best, hist = select_on_validation(lambda cfg: run(cfg)[s.val], SPREAD_GRID, ctx.Y_val)
+    F = run(best)
+    return MethodScores('', 'graph', F[s.test], F[s.val], history=hist, extras={'setting': f'k={best.k}, α={best.alpha:g}'})
+
+@register_method('correct-smooth-all', 'Correct & Smooth (probe, all images)', 'graph', score_kind='smoothed probability')
+def correct_smooth_all(ctx:SeedContext) -> MethodScores:
+    s, Ytr = ctx.split, ctx.ds.labels[ctx.split.train]
+    run = lambda cfg: correct_and_smooth_all(ctx.probe_everywhere, s.train, Ytr, ctx.image_graph(cfg.k)[0], cfg)
+    best, hist = select_on_validation(lambda cfg: run(cfg)[s.val], SMOOTH_GRID, ctx.Y_val)
+    F = run(best)
+    return MethodScores('', 'graph', F[s.test], F[s.val], history=hist, extras={'setting': best}, fallback='linear probe' if best.is_base else '')
+
+@register_method('sage-correction-all', 'GraphSAGE correction of the probe (all images)', 'graph', score_kind='probability')
+def sage_correction_all(ctx:SeedContext) -> MethodScores:
+    s, cfg = ctx.split, TransductiveConfig(seed=ctx.seed)
+    P = ctx.probe_everywhere.copy(); P[s.train] = ctx.probe_out_of_fold     # the labelled images as a held-out image is seen
+    res = fit_sage_correction(ctx.features('image'), ctx.image_graph(cfg.k)[0], P, s.train, ctx.ds.labels[s.train], s.val, ctx.Y_val, cfg)
+    return MethodScores('', 'graph', res.scores[s.test], res.scores[s.val], history=res.history,
+                        extras={'setting': f'epoch {res.epoch}'}, fallback='linear probe' if res.epoch == 0 else '')
+
+@register_method('mlp-correction', 'MLP correction of the probe (no graph)', 'baseline', score_kind='probability')
+def mlp_correction(ctx:SeedContext) -> MethodScores:
+    "The GraphSAGE correction with no edges (each layer reads its own image only): what the graph adds is the difference."
+    s, cfg = ctx.split, TransductiveConfig(seed=ctx.seed)
+    P = ctx.probe_everywhere.copy(); P[s.train] = ctx.probe_out_of_fold
+    res = fit_sage_correction(ctx.features('image'), torch.zeros((2, 0), dtype=torch.long), P, s.train, ctx.ds.labels[s.train], s.val, ctx.Y_val, cfg)
+    return MethodScores('', 'baseline', res.scores[s.test], res.scores[s.val], history=res.history, extras={'setting': f'epoch {res.epoch}'})
 
 # %% ../nbs/09b_methods.ipynb #8af1350e
 def _blend(ctx:SeedContext, a:MethodScores|tuple, name:str, family:str, of:str, inputs:str='image') -> MethodScores:
@@ -347,6 +432,18 @@ def knn_blend_scene(ctx:SeedContext) -> MethodScores:
     kn = lambda side: ctx.knn_scores(side, 'image+scene')
     return _blend(ctx, (kn('val'), kn('test')), 'kNN (+ scene)', 'baseline', 'knn-scene', 'image+scene')
 
+# the held-out image's caption as an input of the references (what the caption node of the graph correction reads)
+@register_method('linear-probe-caption', 'Linear probe (+ caption)', 'baseline', 'image+caption', 'probability')
+def linear_probe_caption(ctx:SeedContext) -> MethodScores: return _probe(ctx, 'image+caption')
+
+@register_method('knn-caption', 'kNN label transfer (+ caption)', 'baseline', 'image+caption', 'vote share')
+def knn_caption(ctx:SeedContext) -> MethodScores: return _knn(ctx, 'image+caption')
+
+@register_method('knn-blend-caption', 'Blend (kNN + probe, + caption)', 'baseline', 'image+caption', 'probability')
+def knn_blend_caption(ctx:SeedContext) -> MethodScores:
+    kn = lambda side: ctx.knn_scores(side, 'image+caption')
+    return _blend(ctx, (kn('val'), kn('test')), 'kNN (+ caption)', 'baseline', 'knn-caption', 'image+caption')
+
 # %% ../nbs/09b_methods.ipynb #f3c590d8
 ABLATION = {   # row → (training changes, graph changes, reconnection; None: the base method)
     'recipe': ({}, {}, None),
@@ -357,6 +454,8 @@ ABLATION = {   # row → (training changes, graph changes, reconnection; None: t
     '+ image–image edges (top 5)': ({}, {'image_knn': 5}, None),
     '− scene edges': ({}, {'scene_edges': False}, None),
     '+ keyword co-occurrence (τ = 0.4)': ({}, {'keyword_cooccurrence': 0.4}, None),
+    'keyword nodes: probe weights': ({}, {'keyword_features': 'probe'}, None),   # start where the probe is (fitted on the seed's training images)
+    'keyword nodes: caption means': ({}, {'keyword_features': 'caption'}, None), # the mean caption of each keyword's training images (with captions)
     'reconnect: cosine': ({}, {}, 'cosine'), 'reconnect: scene': ({}, {}, 'scene'), 'reconnect: self': ({}, {}, 'self'),
 }
 
@@ -365,8 +464,31 @@ def ablate(ctx:SeedContext, base:str, variants:dict=ABLATION) -> list[MethodScor
     out = []
     for name, (tr, gr, method) in variants.items():
         if method == base: continue                       # the recipe itself
+        if gr.get('keyword_features') == 'caption' and not len(ctx.emb.caption): continue   # a dataset without captions has no such row
         method = method or base
         train = replace(ctx.settings.train, **({'as_tested': method if ctx.settings.as_tested else ''} | tr))
         out.append(replace(sage_scores(ctx, method, train, replace(ctx.settings.graph, **gr)), name=name, family='graph',
                            inputs=get_method(f'sage-{method}').inputs))   # what its held-out images read
     return out
+
+# %% ../nbs/09b_methods.ipynb #54ece7e2
+RELATIONS = {   # row → (the method with the relation, the same without it): registry keys
+    'image neighbours: graph correction − probe': ('probe-correction-knn', 'linear-probe'),
+    'keyword co-occurrence, added to the neighbours': ('probe-correction', 'probe-correction-knn'),
+    'caption as a probe feature: probe (+ caption) − probe': ('linear-probe-caption', 'linear-probe'),
+    'caption as a text node (with neighbours) − caption as a feature': ('probe-correction-caption', 'linear-probe-caption'),
+    'scene as a probe feature: probe (+ scene) − probe': ('linear-probe-scene', 'linear-probe'),
+    'scene as a node (with neighbours) − scene as a feature': ('probe-correction-scene', 'linear-probe-scene'),
+    'every image as a node: GraphSAGE − MLP correction (no graph)': ('sage-correction-all', 'mlp-correction'),
+    'the probe corrected at all: MLP correction − probe': ('mlp-correction', 'linear-probe'),
+    'propagation over every image: C&S (all images) − probe': ('correct-smooth-all', 'linear-probe'),
+}
+
+def relations_table(per_seed:'pd.DataFrame', metrics:Sequence[str]=('macro_ap', 'label_ranking_ap', 'P@1'), relations:dict=RELATIONS) -> 'pd.DataFrame':
+    "Each relation's paired difference over seeds (with − without), for the relations whose two methods are in `per_seed`."
+    import pandas as pd
+    have, rows = set(per_seed.method), []
+    for row, (a, b) in relations.items():
+        na, nb = get_method(a).name, get_method(b).name
+        if na in have and nb in have: rows += [{'relation': row} | paired_difference(per_seed, na, nb, m) for m in metrics]
+    return pd.DataFrame(rows)

@@ -46,6 +46,7 @@ class ExperimentConfig(Config):
     finetune_lr: float = 1e-4
     fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
     seeds: tuple[int, ...] = (0,)
+    label_budget: int = 0
     methods: tuple[Literal['cosine', 'scene', 'self'], ...] = ('cosine', 'scene', 'self')
     image_knn: int = 0
     sage_epochs: int = 3
@@ -78,7 +79,7 @@ class ExperimentConfig(Config):
         for m in self.extra_methods: require(m in METHODS, self, 'extra_methods', f"unknown method {m!r} (registered: {', '.join(METHODS)})")
         for f in ('n_images', 'image_size', 'clip_pretrain_images', 'clip_epochs', 'sage_epochs', 'sage_hidden', 'sage_batch_size', 'baseline_epochs', 'n_boot'):
             require(getattr(self, f) > 0, self, f, 'must be positive')
-        for f in ('finetune_epochs', 'image_knn', 'clip_minutes'): require(getattr(self, f) >= 0, self, f, 'must be ≥ 0')
+        for f in ('finetune_epochs', 'image_knn', 'clip_minutes', 'label_budget'): require(getattr(self, f) >= 0, self, f, 'must be ≥ 0')
         require(self.sage_lr > 0, self, 'sage_lr', 'must be positive')
         require(0 <= self.hidden_frac <= 1, self, 'hidden_frac', 'must be in [0, 1]')
         require(not (self.coco_test_split and self.coco_image_dir), self, 'coco_image_dir',

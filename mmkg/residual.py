@@ -17,7 +17,7 @@ from .core import Config, require
 from .metrics import dense_labels, selection_score
 
 # %% auto #0
-__all__ = ['ResidualConfig', 'neighbour_messages', 'cooccurrence_message', 'ProbeCorrection', 'CorrectionResult',
+__all__ = ['ResidualConfig', 'neighbour_messages', 'scene_message', 'cooccurrence_message', 'ProbeCorrection', 'CorrectionResult',
            'fit_correction']
 
 # %% ../nbs/06b_residual.ipynb #2d70e6a3
@@ -27,6 +27,8 @@ class ResidualConfig(Config):
     k: int = 10                  # training neighbours of each image
     temperature: float = 0.05    # softmax temperature over the neighbours' cosine similarities
     cooccurrence: bool = True    # the keyword co-occurrence message
+    caption: bool = False        # the caption node's message: labels of the training images whose captions are nearest
+    scene: bool = False          # the scene node's message: keyword frequencies of the training images of the image's scene
     hidden: int = 16
     epochs: int = 100            # full-batch Adam steps; the best on validation is kept (0: the probe)
     lr: float = 0.01
@@ -47,6 +49,17 @@ def neighbour_messages(X_train:np.ndarray, Y_train, P_train:np.ndarray, X:np.nda
     W = torch.softmax(torch.as_tensor(D) / temperature, 1).numpy()
     Yt = dense_labels(Y_train).astype(np.float32)
     return np.einsum('nk,nkc->nc', W, Yt[I]), np.einsum('nk,nkc->nc', W, np.asarray(P_train, np.float32)[I])
+
+def scene_message(Y_train, scene_train:np.ndarray, scene:np.ndarray, exclude_self:bool=False) -> np.ndarray:
+    "[n, K] keyword frequencies of the training images in each row's scene (own labels left out with `exclude_self`; 0 without a scene)."
+    Yt, st, s = dense_labels(Y_train).astype(np.float32), np.asarray(scene_train), np.asarray(scene)
+    n_s = max(int(st.max(initial=-1)), int(s.max(initial=-1))) + 1
+    M = np.zeros((n_s + 1, Yt.shape[1]), np.float32); np.add.at(M, np.where(st >= 0, st, n_s), Yt)   # row n_s: no scene
+    cnt = np.bincount(np.where(st >= 0, st, n_s), minlength=n_s + 1).astype(np.float32)
+    S, c = M[np.where(s >= 0, s, n_s)], cnt[np.where(s >= 0, s, n_s)]
+    if exclude_self: S, c = S - Yt, c - 1                      # the rows are the training images themselves
+    out = S / np.maximum(c, 1)[:, None]; out[s < 0] = 0
+    return out
 
 def cooccurrence_message(Y_train, P:np.ndarray) -> np.ndarray:
     "Σ_c'≠c P(c | c') p_c' / Σ_c'≠c p_c' [n, K]: what the image's other likely keywords say of keyword c (training labels only)."
@@ -69,10 +82,19 @@ class ProbeCorrection(nn.Module):
         return base_logit + self.mlp(feats).squeeze(-1) + self.bias
 
 # %% ../nbs/06b_residual.ipynb #234d8c83
-def _features(P, ybar, pbar, co) -> tuple[torch.Tensor, torch.Tensor]:
-    "The probe's logits [n, K] and the messages [n, K, F] it is corrected from."
-    P = np.clip(np.asarray(P, np.float64), 1e-6, 1 - 1e-6); L = logit(P)
-    parts = [L, ybar, ybar - pbar] + ([co, co - P] if co is not None else [])
+def _messages(cfg:ResidualConfig, train:tuple, X, P, T=None, s=None, exclude_self:bool=False) -> tuple[torch.Tensor, torch.Tensor]:
+    "The probe's logits [n, K] and the messages [n, K, F] it is corrected from, of images attached to the training images `train`."
+    Xt, Yt, Pt, Tt, st = (tuple(train) + (None, None))[:5]
+    ybar, pbar = neighbour_messages(Xt, Yt, Pt, X, P, cfg.k, cfg.temperature, exclude_self)
+    Pc = np.clip(np.asarray(P, np.float64), 1e-6, 1 - 1e-6); L = logit(Pc)
+    parts = [L, ybar, ybar - pbar]
+    if cfg.cooccurrence: co = cooccurrence_message(Yt, P); parts += [co, co - Pc]
+    if cfg.caption:
+        if T is None or Tt is None: raise ValueError('ResidualConfig(caption=True) needs caption vectors of the training and scored images')
+        yc, pc = neighbour_messages(Tt, Yt, Pt, T, P, cfg.k, cfg.temperature, exclude_self); parts += [yc, yc - pc]
+    if cfg.scene:
+        if s is None or st is None: raise ValueError('ResidualConfig(scene=True) needs the scenes of the training and scored images')
+        ys = scene_message(Yt, st, s, exclude_self); parts += [ys, ys - Pc]
     return torch.as_tensor(L, dtype=torch.float32), torch.as_tensor(np.stack(parts, -1), dtype=torch.float32)
 
 @dataclass
@@ -82,28 +104,29 @@ class CorrectionResult:
     epoch: int
     history: pd.DataFrame
     cfg: ResidualConfig
-    train: tuple             # (X, Y, P_oof) of the training images: the graph new images attach to
-    def inputs(self, X:np.ndarray, P:np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        "The probe's logits and the messages of images with vectors `X` and probe probabilities `P`, attached to the training images."
-        Xt, Yt, Pt = self.train; c = self.cfg
-        ybar, pbar = neighbour_messages(Xt, Yt, Pt, X, P, c.k, c.temperature)
-        return _features(P, ybar, pbar, cooccurrence_message(Yt, P) if c.cooccurrence else None)
-    def scores(self, X:np.ndarray, P:np.ndarray, inputs:tuple|None=None) -> np.ndarray:
-        "Corrected probabilities [n, K] of those images (`inputs`: their `self.inputs(X, P)`, when already built)."
-        base, F = inputs if inputs is not None else self.inputs(X, P)
+    train: tuple             # (X, Y, P_oof[, T, scene]) of the training images: the graph new images attach to
+    def inputs(self, X:np.ndarray, P:np.ndarray, T:np.ndarray|None=None, s:np.ndarray|None=None) -> tuple[torch.Tensor, torch.Tensor]:
+        "The probe's logits and the messages of images with vectors `X`, probe probabilities `P` (captions `T`, scenes `s`), attached to the training images."
+        return _messages(self.cfg, self.train, X, P, T, s)
+    def scores(self, X:np.ndarray, P:np.ndarray, inputs:tuple|None=None, T:np.ndarray|None=None, s:np.ndarray|None=None) -> np.ndarray:
+        "Corrected probabilities [n, K] of those images (`inputs`: their `self.inputs(X, P, T, s)`, when already built)."
+        base, F = inputs if inputs is not None else self.inputs(X, P, T, s)
         with torch.no_grad(): return torch.sigmoid(self.model(base, F)).numpy()
 
 # %% ../nbs/06b_residual.ipynb #f993d2d7
 def fit_correction(X_train:np.ndarray, Y_train, P_train_oof:np.ndarray, X_val:np.ndarray, P_val:np.ndarray, Y_val,
-                   cfg:ResidualConfig=ResidualConfig()) -> CorrectionResult:
+                   cfg:ResidualConfig=ResidualConfig(),
+                   T_train=None, T_val=None, # caption vectors [n, d] (cfg.caption)
+                   scene_train=None, scene_val=None, # scene indices, −1 none (cfg.scene)
+                  ) -> CorrectionResult:
     "Train the correction on the training images (out-of-fold probe probabilities, own edge hidden); keep the epoch best on validation."
     torch.manual_seed(cfg.seed)
-    ybar, pbar = neighbour_messages(X_train, Y_train, P_train_oof, X_train, P_train_oof, cfg.k, cfg.temperature, exclude_self=True)
-    base, F = _features(P_train_oof, ybar, pbar, cooccurrence_message(Y_train, P_train_oof) if cfg.cooccurrence else None)
+    train = (X_train, Y_train, P_train_oof, T_train, scene_train)
+    base, F = _messages(cfg, train, X_train, P_train_oof, T_train, scene_train, exclude_self=True)
     Y = torch.as_tensor(dense_labels(Y_train), dtype=torch.float32)
     model = ProbeCorrection(F.shape[-1], Y.shape[1], cfg.hidden)
-    res = CorrectionResult(model, 0, None, cfg, (X_train, Y_train, P_train_oof))
-    val_inputs = res.inputs(X_val, P_val)                      # the validation images' messages, built once for every epoch
+    res = CorrectionResult(model, 0, None, cfg, train)
+    val_inputs = res.inputs(X_val, P_val, T_val, scene_val)   # the validation images' messages, built once for every epoch
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rows, best, state = [], -np.inf, None
     for epoch in range(cfg.epochs + 1):

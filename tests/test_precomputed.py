@@ -86,3 +86,23 @@ def test_clip_retrieval_guards_name_the_bad_file(tmp_path):
     f, _ = folder('text'); t = sorted((f / 'text_emb').glob('*.npy'))[0]; np.save(t, np.load(t)[:, :4])   # caption vectors of another shape
     with pytest.raises(DataError, match=f"{t}: 32 text vectors of shape \\(4,\\), expected 32 of \\(16,\\) as its img_emb shard"):
         load_clip_retrieval(f, keywords_sep='|')
+
+def test_a_label_budget_and_the_relations_on_the_real_benchmark(tmp_path):
+    """A label budget leaves the rest of the training side unlabelled (the run says how many); the transductive methods,
+    the caption as a feature and as a node, and the MLP control run through papermill, and what each relation adds is tabled."""
+    extra = ['linear-probe-caption', 'probe-correction-caption', 'mlp-correction', 'sage-correction-all', 'label-spreading']
+    out = run_experiment(tmp_path, dataset='coco-clip', seeds=[0, 1], fractions=[0.6, 0.2, 0.2], methods=[], baselines=['linear-probe', 'knn'],
+                         label_budget=30, extra_methods=extra, baseline_epochs=2, n_boot=10, bundle=False, search=False)
+    assert '- label budget: 30 labelled training images per seed; 270 unlabelled' in (out / 'summary.md').read_text()
+    link = pd.read_csv(out / 'tables' / 'link_prediction.csv').set_index('method')
+    assert link.loc['Graph correction of the probe (+ caption node)', 'inputs'] == 'image+caption'
+    assert link.loc['GraphSAGE correction of the probe (all images)', 'inputs'] == 'image'
+    rel = pd.read_csv(out / 'tables' / 'relations.csv')
+    assert set(rel.relation) == {'caption as a probe feature: probe (+ caption) − probe', 'caption as a text node (with neighbours) − caption as a feature',
+                                 'every image as a node: GraphSAGE − MLP correction (no graph)', 'the probe corrected at all: MLP correction − probe'}
+    per_seed = pd.read_csv(out / 'tables' / 'link_prediction_per_seed.csv').pivot(index='seed', columns='method', values='macro_ap')
+    r = rel[(rel.metric == 'macro_ap') & rel.relation.str.startswith('every image')].iloc[0]
+    assert np.isclose(r.mean_diff, (per_seed['GraphSAGE correction of the probe (all images)'] - per_seed['MLP correction of the probe (no graph)']).mean())
+    vs = pd.read_csv(out / 'tables' / 'graph_minus_best_nongraph.csv')   # the caption node is compared with references that may read the caption
+    assert vs[vs.a == 'Graph correction of the probe (+ caption node)'].inputs.eq('image+caption').all()
+    assert 'MLP correction of the probe (no graph)' not in set(vs.a)                      # no edges: a reference, not a graph method
