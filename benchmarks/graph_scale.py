@@ -44,7 +44,7 @@ def run(n:int):
         print(f'N={n:>7}  {stage:<26} {rows[-1][1]:8.1f} s   peak RSS {rows[-1][2]:5.2f} GB', flush=True)
     ds, emb = synthetic(n); split = split_images(ds, seed=0); mark('generate vectors')
     g = build_graph(ds, emb, split, GraphConfig(image_knn=10)); fg = flatten(g); mark('graph build (top-10 kNN)')
-    res = train_sage(fg, TrainConfig(epochs=1, batch_size=1024), arch=SageConfig(hidden=256)); mark('one training epoch')
+    res = train_sage(fg, TrainConfig(loss='bce', epochs=1, batch_size=1024), arch=SageConfig(hidden=256)); mark('one training epoch')
     X = torch.as_tensor(emb.image)
     for m in ('cosine', 'scene', 'self'):
         att = reconnect(fg, X[split.test], ReconnectConfig(method=m), emb.image_scene[split.test]); mark(f'reconnect {m}')

@@ -5,25 +5,21 @@
 # %% ../nbs/08_baselines.ipynb #944fbea2
 from __future__ import annotations
 from dataclasses import dataclass
-from typing import Callable, Literal, Sequence
+from typing import Callable, Literal
 
-import faiss
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from scipy.special import expit
-from sklearn.linear_model import LogisticRegression
 
 from .core import BestEpoch, Config, progress, require, seed_everything
-from .metrics import dense_labels, label_ranking_ap, selection_score, topk_metrics
+from .metrics import dense_labels, selection_score
 
 # %% auto #0
-__all__ = ['BASELINES', 'TRAINABLE', 'REFERENCE_BUDGET', 'PROBE_CS', 'KNN_GRID', 'BLEND_WEIGHTS', 'BaselineConfig', 'Pairs',
-           'training_pairs', 'hinge_ranking_loss', 'Projection', 'cca', 'CCAModel', 'CCALayer',
-           'sample_keyword_negatives', 'Compatibility', 'BaselineResult', 'train_baseline', 'pair_accuracy',
-           'LinearProbe', 'knn_transfer', 'select_on_validation', 'with_scene', 'Calibration', 'Blend', 'blend_scores']
+__all__ = ['BASELINES', 'TRAINABLE', 'BaselineConfig', 'Pairs', 'training_pairs', 'hinge_ranking_loss', 'Projection', 'cca',
+           'CCAModel', 'CCALayer', 'sample_keyword_negatives', 'Compatibility', 'BaselineResult', 'train_baseline',
+           'pair_accuracy']
 
 # %% ../nbs/08_baselines.ipynb #14a39602
 BASELINES = ('ranking', 'cca', 'cca-layer', 'compat-euclid', 'compat-inner')
@@ -246,113 +242,3 @@ def pair_accuracy(model:Compatibility, X, K, Y, scene=None, hard_frac:float=0.5,
     neg = sample_keyword_negatives(p, p.img, 1, hard_frac, gen)[:, 0]
     with torch.no_grad(): lp, ln = model.logits(p.X[p.img], p.K[p.kw]), model.logits(p.X[p.img], p.K[neg])
     return float(torch.cat([lp > 0, ln <= 0]).float().mean())
-
-# %% ../nbs/08_baselines.ipynb #b5863ab6
-REFERENCE_BUDGET = 12                                           # settings tried on validation by each reference
-PROBE_CS = tuple(np.logspace(-3, 3, REFERENCE_BUDGET).round(6))  # linear probe: inverse regularisation strengths
-KNN_GRID = tuple((k, t) for k in (5, 10, 20, 50) for t in (0.01, 0.05, 0.2))   # kNN: (neighbours, temperature)
-
-# %% ../nbs/08_baselines.ipynb #73c0e079
-class LinearProbe:
-    "Per-keyword logistic regressions on frozen image features (keywords never positive in training score their prior)."
-    def __init__(self, C:float=1.0, seed:int=0): self.C, self.seed = C, seed
-    def fit(self, X, Y) -> 'LinearProbe':
-        X, Y = np.asarray(X, np.float32), dense_labels(Y)
-        self.prior = Y.mean(0); self.fit_cols = np.flatnonzero((Y.sum(0) > 0) & (Y.sum(0) < len(Y)))
-        models = [LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed).fit(X, Y[:, k]) for k in self.fit_cols]
-        self.coef = np.stack([m.coef_[0] for m in models]) if models else np.zeros((0, X.shape[1]))   # [K_fit, d] float64
-        self.intercept = np.array([m.intercept_[0] for m in models], np.float64)
-        return self
-    def predict(self, X) -> np.ndarray:
-        "Probabilities [N, K]: one matrix product for every keyword (sklearn's `predict_proba`, vectorised)."
-        X = np.asarray(X, np.float32); P = np.tile(self.prior.astype(np.float32), (len(X), 1))
-        P[:, self.fit_cols] = expit(X.astype(np.float64) @ self.coef.T + self.intercept)
-        return P
-    def state(self) -> dict:
-        "The fitted probe as plain arrays (for a model bundle)."
-        return {'coef': self.coef, 'intercept': self.intercept, 'prior': self.prior, 'fit_cols': self.fit_cols}
-    @classmethod
-    def from_state(cls, state:dict) -> 'LinearProbe':
-        "A fitted probe from `state()`'s arrays."
-        p = cls(); p.coef, p.intercept, p.prior, p.fit_cols = (np.asarray(state[k]) for k in ('coef', 'intercept', 'prior', 'fit_cols'))
-        return p
-
-# %% ../nbs/08_baselines.ipynb #5cd5c0fb
-def knn_transfer(X_train, Y_train, X_query, k:int=10, temperature:float=0.05, exclude_self:bool=False) -> np.ndarray:
-    "Scores [Q, K]: softmax(cosine / temperature)-weighted keyword votes of each query's k most similar training images."
-    Xtr = np.ascontiguousarray(X_train, np.float32); index = faiss.IndexFlatIP(Xtr.shape[1]); index.add(Xtr)
-    D, I = index.search(np.ascontiguousarray(X_query, np.float32), min(k + exclude_self, len(Xtr)))
-    if exclude_self: D, I = D[:, 1:], I[:, 1:]          # a training image queried against its own set
-    W = np.exp((D - D.max(1, keepdims=True)) / temperature); W /= W.sum(1, keepdims=True)
-    Yd = dense_labels(Y_train).astype(np.float32)
-    return np.einsum('qn,qnk->qk', W, Yd[I])
-
-# %% ../nbs/08_baselines.ipynb #83fb7fb0
-def select_on_validation(make_scores:Callable[[object], np.ndarray], grid:Sequence, Y_val) -> tuple[object, pd.DataFrame]:
-    "The setting of `grid` whose validation scores `make_scores(setting)` have the best `selection_score` (first on ties), and every try."
-    rows = [{'setting': s, 'val_score': selection_score(Y_val, make_scores(s))} for s in grid]
-    h = pd.DataFrame(rows); return h.setting.iloc[int(np.argmax(h.val_score.to_numpy()))], h
-
-# %% ../nbs/08_baselines.ipynb #4e9e0ce3
-def with_scene(X:np.ndarray, scene:np.ndarray, n_scenes:int) -> np.ndarray:
-    "Image features ⊕ one-hot scene [N, d + n_scenes] (scene −1: no scene, all zeros): the scene as a reference's input."
-    X, scene = np.asarray(X, np.float32), np.asarray(scene)
-    onehot = np.zeros((len(X), n_scenes), np.float32); has = scene >= 0
-    onehot[np.flatnonzero(has), scene[has]] = 1.0
-    return np.concatenate([X, onehot], 1)
-
-# %% ../nbs/08_baselines.ipynb #1d807f84
-BLEND_WEIGHTS = tuple(round(0.1 * i, 1) for i in range(11))   # weight of the first method: 0 (the second alone) … 1 (the first alone)
-
-@dataclass(frozen=True)
-class Calibration:
-    "Scores → probabilities by one logistic map σ(a·s + b) for every keyword, fitted on validation; scores in [0, 1] pass unchanged."
-    a: float = 1.0
-    b: float = 0.0
-    identity: bool = True
-    @classmethod
-    def fit(cls, S_val:np.ndarray, Y_val) -> 'Calibration':
-        S = np.asarray(S_val, np.float64)
-        if S.min() >= 0 and S.max() <= 1: return cls()          # probabilities, vote shares
-        lr = LogisticRegression(C=1e6, max_iter=1000).fit(S.reshape(-1, 1), dense_labels(Y_val).ravel())
-        return cls(float(lr.coef_[0, 0]), float(lr.intercept_[0]), False)
-    def __call__(self, S:np.ndarray) -> np.ndarray:
-        return np.asarray(S, np.float32) if self.identity else expit(self.a * np.asarray(S, np.float64) + self.b).astype(np.float32)
-
-# %% ../nbs/08_baselines.ipynb #b89fb197
-@dataclass
-class Blend:
-    "A validation-chosen mix w·p_a + (1 − w)·p_b of two methods' calibrated scores, its scores and every weight tried."
-    weight: float
-    cal_a: Calibration
-    cal_b: Calibration
-    val: np.ndarray
-    test: np.ndarray
-    history: pd.DataFrame
-    def __call__(self, a:np.ndarray, b:np.ndarray) -> np.ndarray:
-        "The blend of new scores of the two methods."
-        return self.weight * self.cal_a(a) + (1 - self.weight) * self.cal_b(b)
-
-# %% ../nbs/08_baselines.ipynb #1ef69adf
-def _weight_rows(av, bv, Y_val, weights) -> pd.DataFrame:
-    "Every weight's validation selection score, P@1 and label-ranking AP."
-    rows = []
-    for w in weights:   # a dozen weights, each one matrix
-        v = w * av + (1 - w) * bv
-        rows.append({'setting': w, 'val_score': selection_score(Y_val, v), 'val_P@1': topk_metrics(Y_val, v, (1,))['P@1'],
-                     'val_label_ranking_ap': label_ranking_ap(Y_val, v)})
-    return pd.DataFrame(rows)
-
-def blend_scores(a:tuple, b:tuple, # (validation, test) scores [n, K] of two methods
-                 Y_val, weights:Sequence[float]=BLEND_WEIGHTS) -> Blend:
-    "w·a + (1−w)·b on calibrated scores, w chosen on validation among the weights that rank each image's keywords as well as the better part."
-    ca, cb = Calibration.fit(a[0], Y_val), Calibration.fit(b[0], Y_val)
-    (av, at), (bv, bt) = (ca(a[0]), ca(a[1])), (cb(b[0]), cb(b[1]))
-    h = _weight_rows(av, bv, Y_val, weights)
-    ends = h[h.setting.isin((0.0, 1.0))]
-    h['keeps_ranking'] = True
-    if len(ends):   # the better part alone, and every weight at least as good as it at ranking an image's keywords
-        best = ends.loc[ends.val_score.idxmax()]
-        h['keeps_ranking'] = (h['val_P@1'] >= best['val_P@1'] - 1e-12) & (h.val_label_ranking_ap >= best.val_label_ranking_ap - 1e-12)
-    ok = h[h.keeps_ranking]; w = float(ok.setting.iloc[int(np.argmax(ok.val_score.to_numpy()))])
-    return Blend(w, ca, cb, w * av + (1 - w) * bv, w * at + (1 - w) * bt, h)

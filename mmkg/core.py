@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #3e4b6962
 from __future__ import annotations
-import copy, dataclasses, hashlib, json, logging, os, random, shutil, tempfile, time, typing
+import copy, dataclasses, hashlib, json, logging, os, random, shutil, tempfile, time, typing, warnings
 from collections import Counter
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -14,28 +14,31 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+# PyG calls torch.jit.script on import, which torch 2.14 deprecates: a warning on every `mmkg` command that no user can act on
+warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
+
 # %% auto #0
-__all__ = ['CACHE_FORMAT', 'ConfigError', 'Config', 'require', 'seed_everything', 'get_device', 'outputs_dir', 'cache_dir',
-           'run_dir', 'get_logger', 'progress', 'Skips', 'BestEpoch', 'stable_hash', 'atomic_write', 'atomic_dir',
-           'save_torch', 'load_torch', 'Cached', 'StageCache']
+__all__ = ['CACHE_FORMAT', 'ConfigError', 'type_ok', 'Config', 'require', 'seed_everything', 'get_device', 'outputs_dir',
+           'cache_dir', 'run_dir', 'get_logger', 'progress', 'Skips', 'BestEpoch', 'stable_hash', 'atomic_write',
+           'atomic_dir', 'save_torch', 'load_torch', 'Cached', 'StageCache']
 
 # %% ../nbs/00_core.ipynb #c9ad62e4
 class ConfigError(ValueError):
     "A configuration value or key is invalid; the message names it."
 
 # %% ../nbs/00_core.ipynb #74e48037
-def _type_ok(value, tp) -> bool:
+def type_ok(value, tp) -> bool:
     "Whether `value` fits the annotation `tp` (enough of `typing` for configs: Literal, Optional, tuple, list, dict)."
     if tp is Any: return True
     origin, args = get_origin(tp), get_args(tp)
     if origin is Literal: return value in args
     if origin in (typing.Union, getattr(__import__('types'), 'UnionType', None)):
-        return any(_type_ok(value, a) for a in args)
+        return any(type_ok(value, a) for a in args)
     if origin in (tuple, list):
         if not isinstance(value, (tuple, list)): return False
         if origin is tuple and args and args[-1] is not Ellipsis:
-            return len(value) == len(args) and all(_type_ok(v, a) for v, a in zip(value, args))
-        return all(_type_ok(v, args[0]) for v in value) if args else True
+            return len(value) == len(args) and all(type_ok(v, a) for v, a in zip(value, args))
+        return all(type_ok(v, args[0]) for v in value) if args else True
     if origin is dict: return isinstance(value, dict)
     if tp is type(None): return value is None
     if tp is float: return isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -51,7 +54,7 @@ class Config:
         for f in fields(self):
             v = getattr(self, f.name)
             if isinstance(v, list): object.__setattr__(self, f.name, v := tuple(v))  # lists from YAML → hashable tuples
-            if not _type_ok(v, hints[f.name]):
+            if not type_ok(v, hints[f.name]):
                 raise ConfigError(f"{type(self).__name__}.{f.name}: {v!r} is not a valid {hints[f.name]}".replace('typing.', ''))
         self.check()
 

@@ -21,8 +21,8 @@ from .data import DataError, Dataset, ImageError, load_image
 # %% auto #0
 __all__ = ['TINY_MODEL', 'TINY_CONFIG', 'PROMPT_TEMPLATES', 'SCENE_VOCABULARY_VERSION', 'SCENE_VOCABULARY', 'SCENE_TEMPLATES',
            'register_tiny_model', 'WeightsError', 'Clip', 'file_digest', 'load_clip', 'ImageFiles', 'collate_images',
-           'image_loader', 'embed_images', 'embed_texts', 'embed_keywords', 'zero_shot_scenes', 'with_scenes',
-           'EmbedConfig', 'EmbeddingCacheError', 'Embeddings', 'check_embeddings', 'embed_dataset', 'load_vectors',
+           'image_loader', 'embed_images', 'embed_texts', 'embed_keywords', 'zero_shot_scenes', 'EmbedConfig',
+           'EmbeddingCacheError', 'Embeddings', 'check_embeddings', 'embed_dataset', 'load_vectors',
            'precomputed_embeddings']
 
 # %% ../nbs/02_embed.ipynb #367a29ad
@@ -163,13 +163,6 @@ def zero_shot_scenes(image_emb:np.ndarray, scene_emb:np.ndarray, chunk:int=65536
     "Index of the most similar scene for each image (chunked over images)."
     return np.concatenate([(image_emb[i:i + chunk] @ scene_emb.T).argmax(1) for i in range(0, len(image_emb), chunk)]) \
         if len(image_emb) else np.zeros(0, np.int64)
-
-# %% ../nbs/02_embed.ipynb #a3fc7c9e
-def with_scenes(ds:Dataset, scene_names:Sequence[str], image_scene:np.ndarray) -> Dataset:
-    "A copy of `ds` whose scenes are `scene_names` and image scenes `image_scene` (e.g. from `zero_shot_scenes`)."
-    out = ds.subset(np.arange(len(ds))); out.scenes = list(scene_names)
-    out.images['scene'] = np.asarray(image_scene, np.int64); out._key = None
-    return out
 
 # %% ../nbs/02_embed.ipynb #01fa0539
 @dataclass(frozen=True)

@@ -18,13 +18,13 @@ from .embed import EmbedConfig, Embeddings, embed_dataset
 from .finetune import FinetuneConfig, finetuned_clip
 from .graph import FlatGraph, GraphConfig, build_graph, flatten, keyword_prototypes
 from .sage import SAGE, SageConfig, TrainConfig, train_sage
-from .reconnect import ReconnectConfig, link_embeddings, make_validator, reconnect
+from .reconnect import ReconnectConfig, TrainedGraph, link_embeddings, make_validator, reconnect
 from .evaluate import MethodScores, paired_difference
 from .metrics import degenerate, macro_auc, selection_score
-from .baselines import (BaselineConfig, KNN_GRID, LinearProbe, PROBE_CS, blend_scores, knn_transfer, pair_accuracy,
-                            select_on_validation, train_baseline, training_pairs, with_scene)
-from .smooth import SMOOTH_GRID, correct_and_smooth
-from .residual import ResidualConfig, fit_correction
+from .references import Calibration, KNN_GRID, LinearProbe, PROBE_CS, blend_scores, knn_transfer, select_on_validation, with_scene
+from .baselines import BaselineConfig, Compatibility, pair_accuracy, train_baseline, training_pairs
+from .smooth import SMOOTH_GRID, SmoothConfig, correct_and_smooth
+from .residual import CorrectionResult, ProbeCorrection, ResidualConfig, fit_correction
 from .transductive import SPREAD_GRID, TransductiveConfig, correct_and_smooth_all, fit_sage_correction, image_graph, label_spreading
 
 # %% auto #0
@@ -186,16 +186,22 @@ class Method:
     name: str
     family: Literal['clip', 'baseline', 'graph']
     score: Callable[[SeedContext], MethodScores]
-    inputs: str = 'image'          # 'image' or 'image+scene' (a blend's record says its own)
+    inputs: str = 'image'          # 'image', 'image+scene' or 'image+caption' (a blend's record says its own)
     score_kind: str = 'cosine'     # what its scores are: 'cosine', 'probability', 'vote share', …
+    bundle: Callable[[SeedContext, MethodScores], tuple[dict, dict]|None]|None = None   # (arrays, settings) it saves; None: nothing to save
+    tag: Callable|None = None      # (tagger, key, settings, X, scene) -> scores [N, K] of new images; None: it cannot tag
+    embed: Callable|None = None    # (tagger, key, X, scene) -> unit embeddings [N, h] in its own space (SAGE)
+    @property
+    def taggable(self) -> bool: return self.tag is not None
 
 METHODS: dict[str, Method] = {}
 
 # %% ../nbs/09b_methods.ipynb #136b863a
-def register_method(key:str, name:str, family:Literal['clip', 'baseline', 'graph'], inputs:str='image', score_kind:str='cosine'):
+def register_method(key:str, name:str, family:Literal['clip', 'baseline', 'graph'], inputs:str='image', score_kind:str='cosine',
+                    bundle:Callable|None=None, tag:Callable|None=None, embed:Callable|None=None):
     "Decorator: register `fn(ctx) -> MethodScores` as method `key`, shown as `name` (the record's name, family and inputs are set from here)."
     def deco(fn):
-        METHODS[key] = Method(key, name, family, fn, inputs, score_kind); return fn
+        METHODS[key] = Method(key, name, family, fn, inputs, score_kind, bundle, tag, embed); return fn
     return deco
 
 # %% ../nbs/09b_methods.ipynb #1f01e5f3
@@ -231,11 +237,13 @@ def _cosine(emb:Embeddings, K:np.ndarray, split:Split, **kw) -> MethodScores:
     return MethodScores('', 'clip', X[split.test] @ K.T, X[split.val] @ K.T, embeddings=(X[split.test], K), **kw)
 
 # %% ../nbs/09b_methods.ipynb #c5febdc9
-@register_method('clip-prompted', 'CLIP (prompted)', 'clip')
+def _tag_cosine(tg, key:str, m:dict, X, scene=None) -> np.ndarray: return X @ tg.T[f'{key}.keywords'].T   # the bundled keyword vectors
+
+@register_method('clip-prompted', 'CLIP (prompted)', 'clip', bundle=lambda ctx, r: ({'keywords': ctx.emb.keyword}, {}), tag=_tag_cosine)
 def clip_prompted(ctx:SeedContext) -> MethodScores: return _cosine(ctx.emb, ctx.emb.keyword, ctx.split)
 
 # %% ../nbs/09b_methods.ipynb #f9097032
-@register_method('clip-raw', 'CLIP (raw names)', 'clip')
+@register_method('clip-raw', 'CLIP (raw names)', 'clip', bundle=lambda ctx, r: ({'keywords': ctx.emb.keyword_raw}, {}), tag=_tag_cosine)
 def clip_raw(ctx:SeedContext) -> MethodScores: return _cosine(ctx.emb, ctx.emb.keyword_raw, ctx.split)
 
 # %% ../nbs/09b_methods.ipynb #8431d0de
@@ -252,7 +260,7 @@ def _baseline(key:str, ctx:SeedContext) -> MethodScores:
     X, K, te, va = ctx.X, ctx.K, ctx.split.test, ctx.split.val
     r = train_baseline(key, ctx.pairs, X[va], ctx.Y_val, replace(ctx.settings.baseline, seed=ctx.seed))
     extras = {}
-    if key.startswith('compat'):
+    if isinstance(r.model, Compatibility):   # the compatibility model: its pair accuracy and image embedding (a figure)
         extras |= {'pair_accuracy': pair_accuracy(r.model, X[te], K, ctx.Y, ctx.scene[te], seed=ctx.seed),
                    'image_embedding': r.model.embed_images(X[te])}
     return MethodScores('', 'baseline', r.model.scores(X[te], K), r.model.scores(X[va], K), history=r.history, extras=extras)
@@ -266,7 +274,11 @@ def _probe(ctx:SeedContext, inputs:str) -> MethodScores:
     _, C, hist = ctx.probe_for(inputs)
     return MethodScores('', 'baseline', ctx.probe_scores('test', inputs), ctx.probe_scores('val', inputs), history=hist, extras={'setting': f'C={C:g}'})
 
-@register_method('linear-probe', 'Linear probe', 'baseline', score_kind='probability')
+def _tag_probe(tg, key:str, m:dict, X, scene=None) -> np.ndarray:
+    "New images scored by the bundled probe on the method's inputs (every fitted probe is bundled: blends read them too)."
+    return tg.probe(m['inputs']).predict(tg.features(X, scene, m['inputs']))
+
+@register_method('linear-probe', 'Linear probe', 'baseline', score_kind='probability', tag=_tag_probe)
 def linear_probe(ctx:SeedContext) -> MethodScores: return _probe(ctx, 'image')
 
 # %% ../nbs/09b_methods.ipynb #efb85534
@@ -275,11 +287,14 @@ def _knn(ctx:SeedContext, inputs:str) -> MethodScores:
     return MethodScores('', 'baseline', ctx.knn_scores('test', inputs), ctx.knn_scores('val', inputs), history=hist,
                         extras={'setting': f'k={best[0]}, T={best[1]}'})
 
-@register_method('knn', 'kNN label transfer', 'baseline', score_kind='vote share')
+def _tag_knn(tg, key:str, m:dict, X, scene=None) -> np.ndarray: return tg.knn(X, scene, m['inputs'])   # the bundled training images
+
+@register_method('knn', 'kNN label transfer', 'baseline', score_kind='vote share', tag=_tag_knn)
 def knn_label_transfer(ctx:SeedContext) -> MethodScores: return _knn(ctx, 'image')
 
 # %% ../nbs/09b_methods.ipynb #732c0c7e
-@register_method('prototypes', 'Keyword prototypes (supervised)', 'baseline')
+@register_method('prototypes', 'Keyword prototypes (supervised)', 'baseline', tag=_tag_cosine,
+                 bundle=lambda ctx, r: ({'keywords': keyword_prototypes(ctx.emb.image[ctx.split.train], ctx.ds.labels[ctx.split.train])}, {}))
 def prototypes(ctx:SeedContext) -> MethodScores:
     X, s = ctx.emb.image, ctx.split
     P = keyword_prototypes(X[s.train], ctx.ds.labels[s.train])
@@ -317,11 +332,36 @@ def sage_scores(ctx:SeedContext, method:str, train:TrainConfig|None=None, graph:
     return MethodScores('', 'graph', (zi @ zk.T).numpy(), val, (zi.numpy(), zk.numpy()), rec['history'],
                         {'val_macro_auc': val_auc, 'model': model, 'reconnect': rc, 'skips': att.skips, 'trained_as': shared or method})
 
+def _bundle_sage(ctx:SeedContext, r:MethodScores) -> tuple[dict, dict]:
+    "A SAGE model's weights, its reconnection and architecture (the training graph is bundled once for every SAGE method)."
+    return dict(r.extras['model'].state_dict()), {'reconnect': r.extras['reconnect'].to_dict(), 'arch': ctx.settings.sage.to_dict()}
+
+def _trained_graph(tg, key:str) -> TrainedGraph:
+    "The bundled SAGE model `key` on the bundled training graph, built once per tagger."
+    if key not in tg.models:
+        m, T, gm = tg.meta['methods'][key], tg.T, tg.meta['graph']
+        g = FlatGraph(*(torch.from_numpy(T[f'graph.{k}']) for k in ('x', 'node_type')), gm['offset'], gm['count'],
+                      *(torch.from_numpy(T[f'graph.{k}']) for k in ('rowptr', 'col')))
+        model = SAGE(g.x.shape[1], SageConfig(**m['arch']))
+        model.load_state_dict({n[len(key) + 1:]: torch.from_numpy(v.copy()) for n, v in T.items() if n.startswith(key + '.')})
+        tg.models[key] = TrainedGraph(model, g, ReconnectConfig(**m['reconnect']))
+    return tg.models[key]
+
+_tag_sage = lambda tg, key, m, X, scene=None: _trained_graph(tg, key).scores(torch.from_numpy(X), scene)
+_embed_sage = lambda tg, key, X, scene=None: _trained_graph(tg, key).embed(torch.as_tensor(np.asarray(X, np.float32)), scene)[0].numpy()
 for _m in ('cosine', 'scene', 'self'):
-    register_method(f'sage-{_m}', f'SAGE-{_m}', 'graph', 'image+scene' if _m == 'scene' else 'image')(lambda ctx, _m=_m: sage_scores(ctx, _m))
+    register_method(f'sage-{_m}', f'SAGE-{_m}', 'graph', 'image+scene' if _m == 'scene' else 'image',
+                    bundle=_bundle_sage, tag=_tag_sage, embed=_embed_sage)(lambda ctx, _m=_m: sage_scores(ctx, _m))
 
 # %% ../nbs/09b_methods.ipynb #444cf339
-@register_method('correct-smooth', 'Correct & Smooth (probe)', 'graph', score_kind='smoothed probability')
+def _tag_correct_smooth(tg, key:str, m:dict, X, scene=None) -> np.ndarray:
+    "New images listen to the bundled training images: the probe's predictions corrected and smoothed at the run's setting."
+    p, Xtr = tg.probe(), tg.T['train.x']
+    if 'cs_train' not in tg.models: tg.models['cs_train'] = p.predict(Xtr)
+    return correct_and_smooth(tg.models['cs_train'], tg.T['train.labels'], p.predict(X), Xtr, X, SmoothConfig(**m['smooth']))
+
+@register_method('correct-smooth', 'Correct & Smooth (probe)', 'graph', score_kind='smoothed probability',
+                 bundle=lambda ctx, r: ({}, {'smooth': r.extras['setting'].to_dict()}), tag=_tag_correct_smooth)
 def correct_smooth(ctx:SeedContext) -> MethodScores:
     (probe, _, _), X, s = ctx.probe, ctx.emb.image, ctx.split
     Z = {side: probe.predict(X[s[side]]) for side in ('train', 'val', 'test')}   # the base predictions, once
@@ -354,10 +394,25 @@ def probe_correction(ctx:SeedContext, cooccurrence:bool=True, inputs:str='image'
                         extras={'setting': f'epoch {res.epoch}', 'correction': res, 'inputs': inputs},
                         fallback=probe if res.epoch == 0 else '')
 
-register_method('probe-correction', 'Graph correction of the probe', 'graph', score_kind='probability')(probe_correction)
+def _bundle_correction(ctx:SeedContext, r:MethodScores) -> tuple[dict, dict]:
+    "The correction's weights and the out-of-fold probabilities new images' neighbours carry."
+    c = r.extras['correction']
+    return dict(c.model.state_dict()) | {'train_p': c.train[2]}, {'correction': c.cfg.to_dict(), 'epoch': c.epoch}
+
+def _tag_correction(tg, key:str, m:dict, X, scene=None) -> np.ndarray:
+    "New images attached to the bundled training images, the image probe corrected."
+    if key not in tg.models:
+        cfg, T = ResidualConfig(**m['correction']), tg.T
+        state = {n.removeprefix(f'{key}.'): torch.as_tensor(v) for n, v in T.items() if n.startswith(f'{key}.') and n != f'{key}.train_p'}
+        model = ProbeCorrection(state['mlp.0.weight'].shape[1], len(tg.keywords), cfg.hidden); model.load_state_dict(state)
+        tg.models[key] = CorrectionResult(model.eval(), m['epoch'], None, cfg, (T['train.x'], T['train.labels'], T[f'{key}.train_p']))
+    return tg.models[key].scores(X, tg.probe().predict(X))
+
+register_method('probe-correction', 'Graph correction of the probe', 'graph', score_kind='probability',
+                bundle=_bundle_correction, tag=_tag_correction)(probe_correction)
 # the same without the keyword co-occurrence message: what that relation adds beyond the CLIP neighbourhood
-register_method('probe-correction-knn', 'Graph correction of the probe (neighbours only)', 'graph', score_kind='probability')(
-    lambda ctx: probe_correction(ctx, cooccurrence=False))
+register_method('probe-correction-knn', 'Graph correction of the probe (neighbours only)', 'graph', score_kind='probability',
+                bundle=_bundle_correction, tag=_tag_correction)(lambda ctx: probe_correction(ctx, cooccurrence=False))
 # relations the image vector cannot see, each against the probe that reads the same input as a feature:
 # the held-out image's caption as a text node (attached to the training images with the nearest captions), the scene as a node
 register_method('probe-correction-caption', 'Graph correction of the probe (+ caption node)', 'graph', 'image+caption', 'probability')(
@@ -409,7 +464,20 @@ def _blend(ctx:SeedContext, a:MethodScores|tuple, name:str, family:str, of:str, 
                         fallback=f'linear {probe}' if family == 'graph' and b.weight == 0 else '')   # a graph blend whose graph part got weight 0
 
 # %% ../nbs/09b_methods.ipynb #0d9a00ac
-@register_method('graph-blend', 'Blend (best graph + probe)', 'graph', score_kind='probability')
+def _bundle_blend(ctx:SeedContext, r:MethodScores) -> tuple[dict, dict]|None:
+    "The blend's weight, its part and both calibrations; None (not bundled) when its part cannot tag new images."
+    b = r.extras['blend']
+    if not get_method(r.extras['of']).taggable: return None
+    return {}, {'weight': b.weight, 'of': r.extras['of'], 'cal_a': vars(b.cal_a), 'cal_probe': vars(b.cal_b)}
+
+def _tag_blend(tg, key:str, m:dict, X, scene=None) -> np.ndarray:
+    "The part (bundled as a method, or only inside this blend) and the probe on the same inputs, calibrated and mixed."
+    of = m['of']
+    a = tg.scores(of, X, scene) if of in tg.methods else get_method(of).tag(tg, of, {'inputs': m['inputs']}, X, scene)
+    probe = tg.probe(m['inputs']).predict(tg.features(X, scene, m['inputs']))
+    return m['weight'] * Calibration(**m['cal_a'])(a) + (1 - m['weight']) * Calibration(**m['cal_probe'])(probe)
+
+@register_method('graph-blend', 'Blend (best graph + probe)', 'graph', score_kind='probability', bundle=_bundle_blend, tag=_tag_blend)
 def graph_blend(ctx:SeedContext) -> MethodScores:
     done = {k: r for k, r in ctx.scored.items() if r.family == 'graph' and k != 'graph-blend'}
     best = best_of(list(done.values()), 'graph')
@@ -417,17 +485,17 @@ def graph_blend(ctx:SeedContext) -> MethodScores:
     return _blend(ctx, best, best.name, 'graph', next(k for k, r in done.items() if r is best), best.inputs)
 
 # %% ../nbs/09b_methods.ipynb #bad05cd9
-@register_method('knn-blend', 'Blend (kNN + probe)', 'baseline', score_kind='probability')
+@register_method('knn-blend', 'Blend (kNN + probe)', 'baseline', score_kind='probability', bundle=_bundle_blend, tag=_tag_blend)
 def knn_blend(ctx:SeedContext) -> MethodScores: return _blend(ctx, (ctx.knn_scores('val'), ctx.knn_scores('test')), 'kNN', 'baseline', 'knn')
 
 # %% ../nbs/09b_methods.ipynb #5d1b98de
-@register_method('linear-probe-scene', 'Linear probe (+ scene)', 'baseline', 'image+scene', 'probability')
+@register_method('linear-probe-scene', 'Linear probe (+ scene)', 'baseline', 'image+scene', 'probability', tag=_tag_probe)
 def linear_probe_scene(ctx:SeedContext) -> MethodScores: return _probe(ctx, 'image+scene')
 
-@register_method('knn-scene', 'kNN label transfer (+ scene)', 'baseline', 'image+scene', 'vote share')
+@register_method('knn-scene', 'kNN label transfer (+ scene)', 'baseline', 'image+scene', 'vote share', tag=_tag_knn)
 def knn_scene(ctx:SeedContext) -> MethodScores: return _knn(ctx, 'image+scene')
 
-@register_method('knn-blend-scene', 'Blend (kNN + probe, + scene)', 'baseline', 'image+scene', 'probability')
+@register_method('knn-blend-scene', 'Blend (kNN + probe, + scene)', 'baseline', 'image+scene', 'probability', bundle=_bundle_blend, tag=_tag_blend)
 def knn_blend_scene(ctx:SeedContext) -> MethodScores:
     kn = lambda side: ctx.knn_scores(side, 'image+scene')
     return _blend(ctx, (kn('val'), kn('test')), 'kNN (+ scene)', 'baseline', 'knn-scene', 'image+scene')

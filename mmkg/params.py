@@ -4,14 +4,14 @@
 
 # %% ../nbs/09c_params.ipynb #ea6afd6e
 from __future__ import annotations
-import typing
+import importlib, typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_type_hints
 
 import yaml
 
-from .core import Config, ConfigError, _type_ok, require
+from .core import Config, ConfigError, type_ok, require
 from .data import check_fractions
 from .methods import METHODS
 
@@ -63,6 +63,7 @@ class ExperimentConfig(Config):
     blend: bool = True
     ablation: bool = False
     extra_methods: tuple[str, ...] = ()   # any other registered methods (09b_methods), by key
+    method_modules: tuple[str, ...] = ()  # modules imported first: the methods they register can be extra_methods
     baseline_epochs: int = 5
     search: bool = True
     bundle: bool = True               # write outputs/<run>/model/: what `mmkg tag` needs (09d_tag)
@@ -74,6 +75,9 @@ class ExperimentConfig(Config):
     def check(self):
         check_fractions(self.fractions)
         require(len(self.seeds) > 0, self, 'seeds', 'need at least one seed')
+        for mod in self.method_modules:   # a user's methods register themselves on import (09b_methods.register_method)
+            try: importlib.import_module(mod)
+            except ImportError as e: raise ConfigError(f"method_modules: cannot import {mod!r} ({e})") from None
         known = [k for k, m in METHODS.items() if m.family == 'baseline']
         for b in self.baselines: require(b in known, self, 'baselines', f"unknown baseline {b!r} (known: {', '.join(known)})")
         for m in self.extra_methods: require(m in METHODS, self, 'extra_methods', f"unknown method {m!r} (registered: {', '.join(METHODS)})")
@@ -86,7 +90,7 @@ class ExperimentConfig(Config):
                 "must be '' with coco_test_split (each split's images are found in <root>/<split>/ or <root>/images/<split>/)")
         require(self.coco_test_split != self.coco_split, self, 'coco_test_split', 'must differ from coco_split')
         require(0 <= self.keyword_cooccurrence <= 1, self, 'keyword_cooccurrence', 'must be a probability in [0, 1]')
-        require(len(self.fanout) > 0 and all(f > 0 for f in self.fanout), self, 'fanout', 'need positive fanouts, one per layer')
+        require(len(self.fanout) == 2 and all(f > 0 for f in self.fanout), self, 'fanout', 'need two positive fanouts, one per layer (SAGE has two layers)')
 
 # %% ../nbs/09c_params.ipynb #2c71c41e
 def _type_name(tp) -> str:
@@ -103,11 +107,11 @@ def _from_params(cls, params:dict) -> ExperimentConfig:
     hints, values = get_type_hints(cls), {}
     for name, v in params.items():
         tp = hints.get(name)
-        if tp is not None and isinstance(v, str) and not _type_ok(v, tp):
+        if tp is not None and isinstance(v, str) and not type_ok(v, tp):
             try: v = yaml.safe_load(v)
             except yaml.YAMLError: pass   # the check below names the parameter and the type it needs
         if isinstance(v, list): v = tuple(v)
-        if tp is not None and not _type_ok(v, tp):
+        if tp is not None and not type_ok(v, tp):
             raise ConfigError(f"parameter {name!r}: expected {_type_name(tp)}, got {params[name]!r} "
                               f"(papermill's -p passes text, read here as YAML; -y '{{{name}: ...}}' passes YAML)")
         values[name] = v

@@ -79,7 +79,7 @@ def sample_neighbors(g:FlatGraph, targets:torch.Tensor, fanout:int, gen:torch.Ge
 @dataclass(frozen=True)
 class SageConfig(Config):
     "The GraphSAGE architecture (what `SAGE` is); how it is trained is a `TrainConfig`."
-    hidden: int = 256
+    hidden: int = 128
     dropout: float = 0.2
     project: bool = False            # a linear input projection (to `hidden`) before the first layer
     residual: bool = True            # add the (projected) input to the output
@@ -93,13 +93,13 @@ class SageConfig(Config):
 class TrainConfig(Config):
     "How SAGE is trained — sampling, negatives, loss, optimiser, schedule, seed — held outside the model, as PyG's loaders hold them."
     fanout: tuple[int, ...] = (3, 3) # neighbours sampled per hop (hop 1 = the layer next to the output)
-    loss: Literal['bce', 'infonce', 'bce_raw', 'multilabel'] = 'bce'   # bce: learned scale+bias; infonce: learned temperature; bce_raw: the original; multilabel: every keyword of each image
+    loss: Literal['bce', 'infonce', 'bce_raw', 'multilabel'] = 'multilabel'   # bce: learned scale+bias; infonce: learned temperature; bce_raw: the original; multilabel: every keyword of each image
     negatives: int = 1               # uniform negatives per positive (true positives excluded; not used by multilabel)
     as_tested: Literal['', 'cosine', 'scene', 'self'] = ''   # a batch's seed images keep only the edges a held-out image attached so has ('': only its predicted links are hidden)
     scene_positives: bool = True     # image–scene links are training positives too
     lr: float = 1e-3
     weight_decay: float = 1e-4
-    batch_size: int = 512            # positive links (multilabel: images) per mini-batch
+    batch_size: int = 64             # positive links (multilabel: images) per mini-batch (the recipe: 64 images; link losses: ~512 links)
     epochs: int = 30
     patience: int = 5
     seed: int = 0

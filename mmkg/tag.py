@@ -4,7 +4,7 @@
 
 # %% ../nbs/09d_tag.ipynb #95e28ff9
 from __future__ import annotations
-import json, time
+import importlib, json, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -18,23 +18,20 @@ from .core import Skips, atomic_dir, atomic_write
 from .data import DataError
 from .metrics import best_threshold, dense_labels, threshold_sweep
 from .embed import Clip, embed_images, load_clip, zero_shot_scenes
-from .graph import FlatGraph, keyword_prototypes
-from .sage import SAGE, SageConfig
-from .reconnect import ReconnectConfig, TrainedGraph
-from .baselines import Calibration, LinearProbe, knn_transfer, with_scene
-from .smooth import SmoothConfig, correct_and_smooth
-from .residual import CorrectionResult, ProbeCorrection, ResidualConfig
-from .methods import METHODS, SeedContext
+from .references import LinearProbe, knn_transfer, with_scene
+from .methods import METHODS, Method, SeedContext, get_method
 
 # %% auto #0
-__all__ = ['BUNDLE_FORMAT', 'TAGGABLE', 'IMAGE_SUFFIXES', 'BundleError', 'save_bundle', 'Tags', 'Tagger', 'image_table',
+__all__ = ['BUNDLE_FORMAT', 'IMAGE_SUFFIXES', 'taggable', 'BundleError', 'save_bundle', 'Tags', 'Tagger', 'image_table',
            'write_tags', 'add_to_index']
 
 # %% ../nbs/09d_tag.ipynb #375e76a3
-BUNDLE_FORMAT = 2   # 2: blends of calibrated probabilities, scene-reading references, selection by validation score
-TAGGABLE = ('clip-prompted', 'clip-raw', 'prototypes', 'linear-probe', 'knn', 'knn-blend', 'linear-probe-scene', 'knn-scene',
-            'knn-blend-scene', 'sage-cosine', 'sage-scene', 'sage-self', 'correct-smooth', 'graph-blend', 'probe-correction', 'probe-correction-knn')
+BUNDLE_FORMAT = 3   # 3: each method's arrays and settings from its registry entry; 2: blends of calibrated probabilities, scene-reading references
 _PREFIX = {'image': '', 'image+scene': '+scene'}   # the bundle's names of a reference's arrays per inputs: probe., probe+scene., knn, knn+scene
+
+def taggable() -> list[str]:
+    "Keys of the registered methods that can tag new images (their registry entry has `tag`)."
+    return [k for k, m in METHODS.items() if m.taggable]
 
 class BundleError(RuntimeError):
     "A model bundle that is missing, of another format, or asked for a method it does not hold (one line)."
@@ -51,32 +48,23 @@ def save_bundle(path:str|Path, ctx:SeedContext, keys:Sequence[str], # the run's 
     ds, emb, s, g = ctx.ds, ctx.emb, ctx.split, ctx.flat
     X, tr = emb.image, s.train
     T = {'train.x': X[tr], 'train.labels': dense_labels(ds.labels[tr]).astype(np.uint8), 'train.scene': np.asarray(emb.image_scene)[tr],
-         'keywords.prompted': emb.keyword, 'keywords.raw': emb.keyword_raw, 'scenes': emb.scene, 'graph.x': g.x, 'graph.node_type': g.node_type,
-         'graph.rowptr': g.rowptr, 'graph.col': g.col}
-    keys = [k for k in keys if k in TAGGABLE and k in ctx.scored]
+         'scenes': emb.scene, 'graph.x': g.x, 'graph.node_type': g.node_type, 'graph.rowptr': g.rowptr, 'graph.col': g.col}
+    keys = [k for k in keys if k in ctx.scored and get_method(k).taggable]
     meta = {'format': BUNDLE_FORMAT, 'seed': ctx.seed, 'keywords': list(ds.keywords), 'scenes': list(emb.scene_names),
             'graph': {'offset': g.offset, 'count': g.count}, 'methods': {}}
     for inputs, pre in _PREFIX.items():   # every probe and kNN setting the run fitted: the methods and blends read them
         if inputs in ctx.fitted_probes: T |= {f'probe{pre}.{k}': v for k, v in ctx.fitted_probes[inputs][0].state().items()}
         if inputs in ctx.fitted_knns: meta[f'knn{pre}'] = list(ctx.fitted_knns[inputs][0])
-    if 'prototypes' in keys: T['prototypes'] = keyword_prototypes(X[tr], ds.labels[tr])
     for key in keys:
-        r = ctx.scored[key]
-        m = {'name': r.name, 'family': r.family, 'inputs': r.inputs, 'scores': METHODS[key].score_kind, 'val_score': r.val_score,
-             'degenerate': r.degenerate, 'threshold': best_threshold(threshold_sweep(ctx.Y_val, r.val))}
-        if key.startswith('sage-'):
-            T |= {f'{key}.{n}': v for n, v in r.extras['model'].state_dict().items()}
-            m |= {'reconnect': r.extras['reconnect'].to_dict(), 'arch': ctx.settings.sage.to_dict()}
-        elif key == 'correct-smooth': m['smooth'] = r.extras['setting'].to_dict()
-        elif 'correction' in r.extras:   # the probe's graph correction: its model, and the out-of-fold probabilities new images' neighbours carry
-            c = r.extras['correction']
-            T |= {f'{key}.{n}': v for n, v in c.model.state_dict().items()} | {f'{key}.train_p': c.train[2]}
-            m |= {'correction': c.cfg.to_dict(), 'epoch': c.epoch}
-        elif 'blend' in r.extras:
-            b = r.extras['blend']
-            m |= {'weight': b.weight, 'of': r.extras['of'], 'cal_a': vars(b.cal_a), 'cal_probe': vars(b.cal_b)}
-        meta['methods'][key] = m
-    if not meta['methods']: raise BundleError(f'none of the methods {list(keys)} can tag new images (taggable: {", ".join(TAGGABLE)})')
+        r, method = ctx.scored[key], get_method(key)
+        saved = method.bundle(ctx, r) if method.bundle else ({}, {})
+        if saved is None: continue                     # e.g. a blend whose part cannot tag new images
+        arrays, settings = saved
+        T |= {f'{key}.{n}': v for n, v in arrays.items()}
+        meta['methods'][key] = {'name': r.name, 'family': r.family, 'inputs': r.inputs, 'scores': method.score_kind, 'val_score': r.val_score,
+                                'degenerate': r.degenerate, 'threshold': best_threshold(threshold_sweep(ctx.Y_val, r.val)),
+                                'module': method.score.__module__} | settings   # where it is registered: a tagger imports it if need be
+    if not meta['methods']: raise BundleError(f'none of the methods {list(keys)} can tag new images (taggable: {", ".join(taggable())})')
     usable = [k for k, m in meta['methods'].items() if not m['degenerate']] or list(meta['methods'])
     meta['best'] = max(usable, key=lambda k: meta['methods'][k]['val_score'])   # chosen on validation, never a flagged method
     meta['clip'] = {'name': clip.name if clip else None, 'weights': 'clip.safetensors' if clip and copy_clip else (clip.pretrained if clip else None)}
@@ -131,7 +119,7 @@ class Tagger:
         self.meta = json.loads(f.read_text())
         if self.meta.get('format') != BUNDLE_FORMAT:
             raise BundleError(f"{f}: model bundle format {self.meta.get('format')!r}, this mmkg reads format {BUNDLE_FORMAT}; rerun the experiment")
-        self.T, self.device, self._clip, self._models = load_file(str(self.folder / 'tensors.safetensors')), device, None, {}
+        self.T, self.device, self._clip, self.models = load_file(str(self.folder / 'tensors.safetensors')), device, None, {}   # models: built once, by key
         self.keywords, self.scene_names = self.meta['keywords'], self.meta['scenes']
     @classmethod
     def from_run(cls, run_dir:str|Path, device:str='cpu') -> 'Tagger':
@@ -178,60 +166,37 @@ class Tagger:
         if (~given).any(): idx[~given] = zero_shot_scenes(np.asarray(X, np.float32)[~given], self.T['scenes'])
         return idx, np.where(given, 'given', 'zero-shot').tolist()
 
-    def _features(self, X:np.ndarray, scene:np.ndarray|None, inputs:str) -> np.ndarray:
+    # what the registry's `tag` functions read of the bundle, shared by methods: features, the probes, kNN transfer
+    def features(self, X:np.ndarray, scene:np.ndarray|None, inputs:str) -> np.ndarray:
         "What a reference reads of images with vectors X (and scene indices): as `SeedContext.features`."
         return X if inputs == 'image' else with_scene(X, scene, len(self.scene_names))
-    def _probe(self, inputs:str='image') -> LinearProbe:
+    def probe(self, inputs:str='image') -> LinearProbe:
+        "The run's linear probe on `inputs`, from the bundle (built once)."
         pre = _PREFIX[inputs]
-        if f'probe{pre}' not in self._models:
-            self._models[f'probe{pre}'] = LinearProbe.from_state({k: self.T[f'probe{pre}.{k}'] for k in ('coef', 'intercept', 'prior', 'fit_cols')})
-        return self._models[f'probe{pre}']
-    def _knn(self, X, scene=None, inputs:str='image'):
-        F_train = self._features(self.T['train.x'], self.T['train.scene'], inputs)
-        return knn_transfer(F_train, self.T['train.labels'], self._features(X, scene, inputs), *self.meta[f'knn{_PREFIX[inputs]}'])
-    def _correction(self, key:str) -> CorrectionResult:
-        "The probe's graph correction `key`, rebuilt from the bundle once."
-        if key not in self._models:
-            m, T = self.meta['methods'][key], self.T
-            cfg = ResidualConfig(**m['correction'])
-            state = {n.removeprefix(f'{key}.'): torch.as_tensor(v) for n, v in T.items() if n.startswith(f'{key}.') and n != f'{key}.train_p'}
-            model = ProbeCorrection(state['mlp.0.weight'].shape[1], len(self.keywords), cfg.hidden); model.load_state_dict(state)
-            self._models[key] = CorrectionResult(model.eval(), m['epoch'], None, cfg, (T['train.x'], T['train.labels'], T[f'{key}.train_p']))
-        return self._models[key]
-    def _sage(self, key:str) -> TrainedGraph:
-        if key not in self._models:
-            m, T, gm = self.meta['methods'][key], self.T, self.meta['graph']
-            g = FlatGraph(*(torch.from_numpy(T[f'graph.{k}']) for k in ('x', 'node_type')), gm['offset'], gm['count'],
-                          *(torch.from_numpy(T[f'graph.{k}']) for k in ('rowptr', 'col')))
-            model = SAGE(g.x.shape[1], SageConfig(**m['arch']))
-            model.load_state_dict({n[len(key) + 1:]: torch.from_numpy(v.copy()) for n, v in T.items() if n.startswith(key + '.')})
-            self._models[key] = TrainedGraph(model, g, ReconnectConfig(**m['reconnect']))
-        return self._models[key]
+        if f'probe{pre}' not in self.models:
+            self.models[f'probe{pre}'] = LinearProbe.from_state({k: self.T[f'probe{pre}.{k}'] for k in ('coef', 'intercept', 'prior', 'fit_cols')})
+        return self.models[f'probe{pre}']
+    def knn(self, X, scene=None, inputs:str='image') -> np.ndarray:
+        "kNN transfer from the bundled training images, at the run's setting for `inputs`."
+        F_train = self.features(self.T['train.x'], self.T['train.scene'], inputs)
+        return knn_transfer(F_train, self.T['train.labels'], self.features(X, scene, inputs), *self.meta[f'knn{_PREFIX[inputs]}'])
+    def registered(self, key:str) -> Method:
+        "The registry entry of bundled method `key` (its module imported first, when it was registered outside the package)."
+        mod = self.meta['methods'][key].get('module', '')
+        if key not in METHODS and mod and mod != '__main__': importlib.import_module(mod)
+        if key not in METHODS: raise BundleError(f"method {key!r} of the bundle {self.folder} is not registered here (registered in module {mod!r})")
+        return METHODS[key]
 
     def scores(self, name:str, X:np.ndarray, scene:np.ndarray|None=None) -> np.ndarray:
         "Scores [N, K] of images with vectors `X` (and scene indices, where the method attaches by scene) by method `name`."
-        key, T, X = self.method(name), self.T, np.ascontiguousarray(X, np.float32)
-        m = self.meta['methods'][key]
-        if key in ('clip-prompted', 'clip-raw'): return X @ T[f"keywords.{key.split('-')[1]}"].T
-        if key == 'prototypes': return X @ T['prototypes'].T
-        if key in ('linear-probe', 'linear-probe-scene'): return self._probe(m['inputs']).predict(self._features(X, scene, m['inputs']))
-        if key in ('knn', 'knn-scene'): return self._knn(X, scene, m['inputs'])
-        if key.startswith('sage-'): return self._sage(key).scores(torch.from_numpy(X), scene)
-        if 'correction' in m: return self._correction(key).scores(X, self._probe().predict(X))
-        if key == 'correct-smooth':
-            p = self._probe(); Xtr = T['train.x']
-            if 'cs_train' not in self._models: self._models['cs_train'] = p.predict(Xtr)
-            return correct_and_smooth(self._models['cs_train'], T['train.labels'], p.predict(X), Xtr, X, SmoothConfig(**m['smooth']))
-        # a blend: its part (kNN may be bundled only inside its blend) and the probe on the same inputs, calibrated and mixed
-        a = self._knn(X, scene, m['inputs']) if m['of'] in ('knn', 'knn-scene') else self.scores(m['of'], X, scene)
-        probe = self._probe(m['inputs']).predict(self._features(X, scene, m['inputs']))
-        return m['weight'] * Calibration(**m['cal_a'])(a) + (1 - m['weight']) * Calibration(**m['cal_probe'])(probe)
+        key = self.method(name)
+        return self.registered(key).tag(self, key, self.meta['methods'][key], np.ascontiguousarray(X, np.float32), scene)
 
     def embeddings(self, name:str, X:np.ndarray, scene:np.ndarray|None=None) -> np.ndarray:
-        "Unit embeddings [N, h] of images in a SAGE method's space (the run's SAGE search space)."
-        key = self.method(name)
-        if not key.startswith('sage-'): raise BundleError(f'method {key!r} has no embedding space of its own (a SAGE method has)')
-        return self._sage(key).embed(torch.as_tensor(np.asarray(X, np.float32)), scene)[0].numpy()
+        "Unit embeddings [N, h] of images in the space of a method that has one (a SAGE method: the run's SAGE search space)."
+        key = self.method(name); m = self.registered(key)
+        if m.embed is None: raise BundleError(f'method {key!r} has no embedding space of its own (a SAGE method has)')
+        return m.embed(self, key, np.asarray(X, np.float32), scene)
 
     def tag_vectors(self, X:np.ndarray, method:str='best', scenes:Sequence|None=None, paths:Sequence[str]|None=None) -> Tags:
         "Tags of images given by their vectors in the run's space (`scenes`: a scene name per image, or None for zero-shot)."

@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from safetensors.numpy import load_file
 
 from conftest import REPO
 from mmkg.methods import METHODS
@@ -23,19 +24,47 @@ def run_experiment(tmp_path, *extra, **params) -> Path:
     (out / 'log.txt').write_text(r.stderr)
     return out
 
-def test_experiment_on_coco_mini(tmp_path, coco_mini):
-    "The reduced experiment completes on real COCO files; its dataset counts agree with the JSON."
-    out = run_experiment(tmp_path, dataset='coco', data_root=coco_mini, coco_split='val2017')
+TOY_METHOD = '''"""A method registered outside the package: each image gets the labels of its nearest training image."""
+import numpy as np
+from mmkg.evaluate import MethodScores
+from mmkg.methods import register_method
+
+def nearest(X_train, Y_train, X): return np.asarray(Y_train, np.float32)[np.argmax(X @ X_train.T, 1)]
+
+@register_method('toy-nearest', 'Toy: labels of the nearest training image', 'baseline', score_kind='label of the nearest image',
+                 tag=lambda tg, key, m, X, scene=None: nearest(tg.T['train.x'], tg.T['train.labels'], X))   # nothing to bundle of its own
+def toy(ctx):
+    X, s, Y = ctx.emb.image, ctx.split, ctx.ds.labels[ctx.split.train].toarray()
+    return MethodScores('', 'baseline', nearest(X[s.train], Y, X[s.test]), nearest(X[s.train], Y, X[s.val]))
+'''
+
+def test_experiment_on_coco_mini(tmp_path, coco_mini, monkeypatch):
+    """The reduced experiment completes on real COCO files; its dataset counts agree with the JSON. A method registered in
+    a module of the user's (one file, nothing else touched) is in the table, the bundle and `mmkg tag`'s output."""
+    (tmp_path / 'mmkg_toy.py').write_text(TOY_METHOD); monkeypatch.setenv('PYTHONPATH', str(tmp_path))   # the kernel and `mmkg tag` import it
+    out = run_experiment(tmp_path, dataset='coco', data_root=coco_mini, coco_split='val2017', method_modules=['mmkg_toy'], extra_methods=['toy-nearest'])
     metrics = json.loads((out / 'metrics.json').read_text())
     inst = json.loads((coco_mini / 'annotations' / 'instances_val2017.json').read_text())
     assert metrics['dataset']['images'] == len(inst['images'])
     assert yaml.safe_load((out / 'params.yaml').read_text())['dataset'] == 'coco'  # -p reached the parameters cell
     methods = set(pd.read_csv(out / 'tables' / 'link_prediction.csv').method)
-    assert methods == {METHODS[k].name for k in ExperimentConfig(dataset='coco').method_keys()}   # every method of the run, by its registry name
+    monkeypatch.syspath_prepend(str(tmp_path))
+    keys = ExperimentConfig(dataset='coco', method_modules=('mmkg_toy',), extra_methods=('toy-nearest',)).method_keys()
+    assert methods == {METHODS[k].name for k in keys}   # every method of the run, by its registry name
     assert {'CLIP (prompted)', 'CLIP (fine-tuned)', 'SAGE-scene'} <= methods
     assert (out / 'search' / 'manifest.json').exists() and (out / 'tables' / 'search.csv').exists()   # coco-mini has 5 captions an image
     assert (out / 'figures' / 'roc.png').stat().st_size > 0
     assert 'skipped:' in (out / 'summary.md').read_text()
+    link = pd.read_csv(out / 'tables' / 'link_prediction.csv').set_index('method')
+    assert link.loc['Toy: labels of the nearest training image', 'inputs'] == 'image'
+    bundle = json.loads((out / 'model' / 'bundle.json').read_text())['methods']['toy-nearest']
+    assert bundle['module'] == 'mmkg_toy' and bundle['scores'] == 'label of the nearest image'
+    r = subprocess.run([str(Path(sys.executable).parent / 'mmkg'), 'tag', str(out), str(out / 'model' / 'test_images.csv'), '--method', 'toy-nearest',
+                        '--top-k', '0', '-o', str(tmp_path / 'toy.csv')], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    tags = pd.read_csv(tmp_path / 'toy.csv'); ref = load_file(str(out / 'model' / 'check.safetensors'))['scores.toy-nearest']
+    assert 'tagged' in r.stderr and 'Toy: labels of the nearest training image' in r.stderr
+    assert sorted(tags.score.round(6)) == sorted(ref.ravel().round(6))   # every score of every test image, as the run gave them
     lit, link = (pd.read_csv(out / 'tables' / f'{t}.csv').set_index('method') for t in ('literature', 'link_prediction'))
     assert list(lit.index) == list(link.index)                                       # every method, in the literature's format
     assert np.allclose(lit.mAP, 100 * link.macro_ap) and np.allclose(lit.OF1, 100 * link.micro_f1)
