@@ -23,7 +23,7 @@ from .evaluate import MethodScores, paired_difference
 from .metrics import degenerate, macro_auc, selection_score
 from .references import Calibration, KNN_GRID, LinearProbe, PROBE_CS, blend_scores, knn_transfer, select_on_validation, with_scene
 from .baselines import BaselineConfig, Compatibility, pair_accuracy, train_baseline, training_pairs
-from .smooth import SMOOTH_GRID, SmoothConfig, correct_and_smooth
+from .smooth import SMOOTH_GRID, SmoothConfig, correct_and_smooth, listening_knn_graph
 from .residual import CorrectionResult, ProbeCorrection, ResidualConfig, fit_correction
 from .transductive import SPREAD_GRID, TransductiveConfig, correct_and_smooth_all, fit_sage_correction, image_graph, label_spreading
 
@@ -365,7 +365,10 @@ def _tag_correct_smooth(tg, key:str, m:dict, X, scene=None) -> np.ndarray:
 def correct_smooth(ctx:SeedContext) -> MethodScores:
     (probe, _, _), X, s = ctx.probe, ctx.emb.image, ctx.split
     Z = {side: probe.predict(X[s[side]]) for side in ('train', 'val', 'test')}   # the base predictions, once
-    run = lambda cfg, side: correct_and_smooth(Z['train'], ctx.ds.labels[s.train], Z[side], X[s.train], X[s[side]], cfg)
+    graphs = {}   # (k, side) → the listening graph, built once and shared by every setting with that k
+    def run(cfg, side):
+        if not cfg.is_base and (cfg.k, side) not in graphs: graphs[cfg.k, side] = listening_knn_graph(X[s.train], X[s[side]], cfg.k)
+        return correct_and_smooth(Z['train'], ctx.ds.labels[s.train], Z[side], X[s.train], X[s[side]], cfg, graphs.get((cfg.k, side)))
     best, hist = select_on_validation(lambda cfg: run(cfg, 'val'), SMOOTH_GRID, ctx.Y_val)
     return MethodScores('', 'graph', run(best, 'test'), run(best, 'val'), history=hist, extras={'setting': best},
                         fallback='linear probe' if best.is_base else '')   # the grid's no-graph end won on validation

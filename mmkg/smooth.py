@@ -51,11 +51,13 @@ SMOOTH_GRID = (SmoothConfig(correction_alpha=0.0, smoothing_alpha=0.0),) + tuple
 
 # %% ../nbs/06a_smooth.ipynb #08d1b7ef
 def correct_and_smooth(Z_train:np.ndarray, Y_train, Z_new:np.ndarray, X_train:np.ndarray, X_new:np.ndarray,
-                       cfg:SmoothConfig=SmoothConfig()) -> np.ndarray:
+                       cfg:SmoothConfig=SmoothConfig(),
+                       edge_index:torch.Tensor|None=None, # `listening_knn_graph(X_train, X_new, cfg.k)`, when already built (settings share it)
+                      ) -> np.ndarray:
     "Scores [n_new, K] of held-out images: base predictions `Z` corrected and smoothed over `listening_knn_graph`."
     if cfg.is_base: return np.asarray(Z_new, np.float32)     # the no-graph end of the grid: nothing propagated
     Y = torch.as_tensor(np.asarray(Y_train.toarray() if hasattr(Y_train, 'toarray') else Y_train), dtype=torch.float32)
-    n = len(Z_train); e = listening_knn_graph(X_train, X_new, cfg.k)
+    n = len(Z_train); e = listening_knn_graph(X_train, X_new, cfg.k) if edge_index is None else edge_index
     y_soft = torch.as_tensor(np.concatenate([Z_train, Z_new]), dtype=torch.float32)
     mask = torch.zeros(len(y_soft), dtype=torch.bool); mask[:n] = True
     cs = CorrectAndSmooth(cfg.correction_layers, cfg.correction_alpha, cfg.smoothing_layers, cfg.smoothing_alpha, autoscale=True)
