@@ -99,10 +99,11 @@ class SageCorrection(nn.Module):
 # %% ../nbs/06c_transductive.ipynb #774b3ba6
 @dataclass
 class TransductiveResult:
-    "Scores [N, K] of every image at the epoch kept (0: the probe), and every epoch's validation score."
+    "Scores [N, K] of every image at the epoch kept (0: the probe), every epoch's validation score, and the model at that epoch."
     scores: np.ndarray
     epoch: int
     history: pd.DataFrame
+    model: SageCorrection|None = None
 
 def fit_sage_correction(X:np.ndarray, # [N, d] every image's vector
                         edge_index:torch.Tensor, # [2, E] their graph (`image_graph`)
@@ -116,7 +117,7 @@ def fit_sage_correction(X:np.ndarray, # [N, d] every image's vector
     Y, lab = torch.as_tensor(dense_labels(Y_labelled), dtype=torch.float32), torch.as_tensor(labelled)
     model = SageCorrection(x.shape[1], base.shape[1], cfg.hidden, cfg.layers, cfg.dropout)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    rows, best = [], TransductiveResult(np.asarray(P, np.float32), 0, None)
+    rows, best, state = [], TransductiveResult(np.asarray(P, np.float32), 0, None), None
     for epoch in range(cfg.epochs + 1):
         if epoch:   # epoch 0: the probe itself
             model.train(); opt.zero_grad()
@@ -124,6 +125,7 @@ def fit_sage_correction(X:np.ndarray, # [N, d] every image's vector
         model.eval()
         with torch.no_grad(): S = torch.sigmoid(model(base, x, edge_index)).numpy()
         v = selection_score(Y_val, S[val]); rows.append({'epoch': epoch, 'val_score': v})
-        if v > (max(r['val_score'] for r in rows[:-1]) if epoch else -np.inf) + 1e-9: best = TransductiveResult(S, epoch, None)
-    best.history = pd.DataFrame(rows)
+        if v > (max(r['val_score'] for r in rows[:-1]) if epoch else -np.inf) + 1e-9:
+            best, state = TransductiveResult(S, epoch, None), {k: t.clone() for k, t in model.state_dict().items()}
+    model.load_state_dict(state); best.history, best.model = pd.DataFrame(rows), model.eval()
     return best
