@@ -25,8 +25,8 @@ from .references import Calibration, KNN_GRID, LinearProbe, PROBE_CS, blend_scor
 from .baselines import BaselineConfig, Compatibility, pair_accuracy, train_baseline, training_pairs
 from .smooth import SMOOTH_GRID, SmoothConfig, correct_and_smooth, listening_knn_graph
 from .residual import CorrectionResult, ProbeCorrection, ResidualConfig, fit_correction
-from .transductive import SPREAD_GRID, SageCorrection, TransductiveConfig, correct_and_smooth_all, fit_sage_correction, image_graph, label_spreading
-from scipy.special import logit
+from .transductive import (SPREAD_GRID, SageCorrection, TransductiveConfig, correct_and_smooth_all, fit_sage_correction, image_graph,
+                               label_spreading, probe_logits)
 
 # %% auto #0
 __all__ = ['METHODS', 'ABLATION', 'RELATIONS', 'MethodSettings', 'SeedContext', 'seed_context', 'Method', 'register_method',
@@ -441,11 +441,16 @@ def correct_smooth_all(ctx:SeedContext) -> MethodScores:
     F = run(best)
     return MethodScores('', 'graph', F[s.test], F[s.val], history=hist, extras={'setting': best}, fallback='linear probe' if best.is_base else '')
 
+def _fit_correction_all(ctx:SeedContext, cfg:TransductiveConfig, edges:torch.Tensor):
+    "The GraphSAGE correction of the image probe over `edges` among every image (none: an MLP), trained on the labelled images."
+    s = ctx.split
+    P = ctx.probe_everywhere.copy(); P[s.train] = ctx.probe_out_of_fold     # the labelled images as a held-out image is seen
+    return fit_sage_correction(ctx.features('image'), edges, P, s.train, ctx.ds.labels[s.train], s.val, ctx.Y_val, cfg)
+
 @register_method('sage-correction-all', 'GraphSAGE correction of the probe (all images)', 'graph', score_kind='probability')
 def sage_correction_all(ctx:SeedContext) -> MethodScores:
     s, cfg = ctx.split, TransductiveConfig(seed=ctx.seed)
-    P = ctx.probe_everywhere.copy(); P[s.train] = ctx.probe_out_of_fold     # the labelled images as a held-out image is seen
-    res = fit_sage_correction(ctx.features('image'), ctx.image_graph(cfg.k)[0], P, s.train, ctx.ds.labels[s.train], s.val, ctx.Y_val, cfg)
+    res = _fit_correction_all(ctx, cfg, ctx.image_graph(cfg.k)[0])
     return MethodScores('', 'graph', res.scores[s.test], res.scores[s.val], history=res.history,
                         extras={'setting': f'epoch {res.epoch}'}, fallback='linear probe' if res.epoch == 0 else '')
 
@@ -457,16 +462,14 @@ def _tag_mlp_correction(tg, key:str, m:dict, X, scene=None) -> np.ndarray:
         cfg, state = TransductiveConfig(**m['transductive']), {n[len(key) + 1:]: torch.as_tensor(v) for n, v in tg.T.items() if n.startswith(key + '.')}
         model = SageCorrection(m['n_features'], len(tg.keywords), cfg.hidden, cfg.layers, cfg.dropout); model.load_state_dict(state)
         tg.models[key] = model.eval()
-    base = torch.as_tensor(logit(np.clip(tg.probe().predict(X).astype(np.float64), 1e-6, 1 - 1e-6)), dtype=torch.float32)
-    with torch.no_grad(): return torch.sigmoid(tg.models[key](base, torch.as_tensor(X), _NO_EDGES)).numpy()
+    with torch.no_grad(): return torch.sigmoid(tg.models[key](probe_logits(tg.probe().predict(X)), torch.as_tensor(X), _NO_EDGES)).numpy()
 
 @register_method('mlp-correction', 'MLP correction of the probe (no graph)', 'baseline', score_kind='probability', tag=_tag_mlp_correction,
                  bundle=lambda ctx, r: (dict(r.extras['mlp'].state_dict()), {'transductive': r.extras['config'].to_dict(), 'n_features': ctx.emb.image.shape[1]}))
 def mlp_correction(ctx:SeedContext) -> MethodScores:
     "The GraphSAGE correction with no edges (each layer reads its own image only): what the graph adds is the difference; it can tag new images."
     s, cfg = ctx.split, TransductiveConfig(seed=ctx.seed)
-    P = ctx.probe_everywhere.copy(); P[s.train] = ctx.probe_out_of_fold
-    res = fit_sage_correction(ctx.features('image'), _NO_EDGES, P, s.train, ctx.ds.labels[s.train], s.val, ctx.Y_val, cfg)
+    res = _fit_correction_all(ctx, cfg, _NO_EDGES)
     return MethodScores('', 'baseline', res.scores[s.test], res.scores[s.val], history=res.history,
                         extras={'setting': f'epoch {res.epoch}', 'mlp': res.model, 'config': cfg})
 

@@ -22,7 +22,7 @@ from .smooth import SmoothConfig
 
 # %% auto #0
 __all__ = ['SPREAD_GRID', 'image_graph', 'SpreadConfig', 'label_spreading', 'correct_and_smooth_all', 'TransductiveConfig',
-           'SageCorrection', 'TransductiveResult', 'fit_sage_correction']
+           'probe_logits', 'SageCorrection', 'TransductiveResult', 'fit_sage_correction']
 
 # %% ../nbs/06c_transductive.ipynb #a52da151
 def image_graph(X:np.ndarray, # [N, d] unit vectors of every image in the graph
@@ -86,6 +86,10 @@ class TransductiveConfig(Config):
         for f in ('k', 'hidden', 'layers'): require(getattr(self, f) > 0, self, f, 'must be positive')
         require(self.epochs >= 0, self, 'epochs', 'must be ≥ 0'); require(0 <= self.dropout < 1, self, 'dropout', 'must be in [0, 1)')
 
+def probe_logits(P:np.ndarray) -> torch.Tensor:
+    "The probe's probabilities as logits [N, K] (clipped to 1e-6 … 1 − 1e-6): what the correction adds to."
+    return torch.as_tensor(logit(np.clip(np.asarray(P, np.float64), 1e-6, 1 - 1e-6)), dtype=torch.float32)
+
 class SageCorrection(nn.Module):
     "logit(p) + GraphSAGE(x, edges) + b: the last SAGE layer and the bias start at zero (the probe)."
     def __init__(self, n_features:int, n_keywords:int, hidden:int=64, layers:int=2, dropout:float=0.5):
@@ -113,7 +117,7 @@ def fit_sage_correction(X:np.ndarray, # [N, d] every image's vector
                         cfg:TransductiveConfig=TransductiveConfig()) -> TransductiveResult:
     "Train the GraphSAGE correction on the labelled images; keep the epoch whose validation scores are best."
     torch.manual_seed(cfg.seed)
-    x, base = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(logit(np.clip(np.asarray(P, np.float64), 1e-6, 1 - 1e-6)), dtype=torch.float32)
+    x, base = torch.as_tensor(X, dtype=torch.float32), probe_logits(P)
     Y, lab = torch.as_tensor(dense_labels(Y_labelled), dtype=torch.float32), torch.as_tensor(labelled)
     model = SageCorrection(x.shape[1], base.shape[1], cfg.hidden, cfg.layers, cfg.dropout)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
