@@ -211,11 +211,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument('--fail-fast', action='store_true', help='stop at the first failed run')
     t = sub.add_parser('tag', help="tag image files with a run's models (its model/ bundle)")
     t.add_argument('run_dir', help='a finished run folder with model/')
-    t.add_argument('images', nargs='+', help='image files, folders of images, CSV files with a path column (optional scene column)')
+    t.add_argument('images', nargs='+', help='image files, folders of images, CSV files with a path column (optional scene, caption columns)')
     t.add_argument('--method', default='best', help="a bundled method's key or name, or 'best' (the run's best on validation, by macro AP and label-ranking AP; default)")
     t.add_argument('--top-k', type=int, default=5, help='keywords per image, best first (0: all; default 5)')
     t.add_argument('-o', '--output', default=None, help='write to a .csv (a row per image and keyword) or .jsonl (an object per image)')
     t.add_argument('--scene', default='scene', help="CSV column of scene names (default: scene); no scene: zero-shot where the method needs one")
+    t.add_argument('--caption', default='caption', help="CSV column of captions (default: caption), for methods that read one; 'best' without captions: the best that reads none")
     t.add_argument('--batch-size', type=int, default=64)
     t.add_argument('--device', default='cpu')
     c = sub.add_parser('compare', help="compare a run's tables with committed ones, within a tolerance (make demo / make real end with it)")
@@ -251,7 +252,7 @@ def tag_command(a:argparse.Namespace) -> int:
     from mmkg.data import DataError
     from mmkg.tag import BundleError, Tagger, add_to_index, image_table, write_tags
     try:
-        images = image_table(a.images, scene_col=getattr(a, 'scene', 'scene'))
+        images = image_table(a.images, scene_col=getattr(a, 'scene', 'scene'), caption_col=getattr(a, 'caption', 'caption'))
         if not len(images): raise CliError(f"no images in {' '.join(a.images)}")
         if a.command == 'index':
             tags = add_to_index(a.run_dir, images, a.method, a.batch_size)

@@ -21,7 +21,7 @@ from .sage import SAGE, SageConfig, TrainConfig, train_sage
 from .reconnect import ReconnectConfig, TrainedGraph, link_embeddings, make_validator, reconnect
 from .evaluate import MethodScores, paired_difference
 from .metrics import degenerate, macro_auc, selection_score
-from .references import Calibration, KNN_GRID, LinearProbe, PROBE_CS, blend_scores, knn_transfer, select_on_validation, with_scene
+from .references import Calibration, KNN_GRID, LinearProbe, PROBE_CS, blend_scores, knn_transfer, select_on_validation, with_caption, with_scene
 from .baselines import BaselineConfig, Compatibility, pair_accuracy, train_baseline, training_pairs
 from .smooth import SMOOTH_GRID, SmoothConfig, correct_and_smooth, listening_knn_graph
 from .residual import CorrectionResult, ProbeCorrection, ResidualConfig, fit_correction
@@ -91,7 +91,7 @@ class SeedContext:
         if inputs not in ('image+scene', 'image+caption'): raise ConfigError(f"unknown inputs {inputs!r} (known: 'image', 'image+scene', 'image+caption')")
         if inputs not in self._features:   # image+caption: a unit vector whose cosines average the image's and the caption's
             self._features[inputs] = (with_scene(self.emb.image, self.scene, self.n_scenes) if inputs == 'image+scene'
-                                      else np.hstack([self.emb.image, self.captions]) / np.sqrt(2, dtype=np.float32))
+                                      else with_caption(self.emb.image, self.captions))
         return self._features[inputs]
     @cached_property
     def fitted_probes(self) -> dict:
@@ -190,7 +190,7 @@ class Method:
     inputs: str = 'image'          # 'image', 'image+scene' or 'image+caption' (a blend's record says its own)
     score_kind: str = 'cosine'     # what its scores are: 'cosine', 'probability', 'vote share', …
     bundle: Callable[[SeedContext, MethodScores], tuple[dict, dict]|None]|None = None   # (arrays, settings) it saves; None: nothing to save
-    tag: Callable|None = None      # (tagger, key, settings, X, scene) -> scores [N, K] of new images; None: it cannot tag
+    tag: Callable|None = None      # (tagger, key, settings, X, scene, caption) -> scores [N, K] of new images; None: it cannot tag
     embed: Callable|None = None    # (tagger, key, X, scene) -> unit embeddings [N, h] in its own space (SAGE)
     @property
     def taggable(self) -> bool: return self.tag is not None
@@ -238,7 +238,7 @@ def _cosine(emb:Embeddings, K:np.ndarray, split:Split, **kw) -> MethodScores:
     return MethodScores('', 'clip', X[split.test] @ K.T, X[split.val] @ K.T, embeddings=(X[split.test], K), **kw)
 
 # %% ../nbs/09b_methods.ipynb #c5febdc9
-def _tag_cosine(tg, key:str, m:dict, X, scene=None) -> np.ndarray: return X @ tg.T[f'{key}.keywords'].T   # the bundled keyword vectors
+def _tag_cosine(tg, key:str, m:dict, X, scene=None, caption=None) -> np.ndarray: return X @ tg.T[f'{key}.keywords'].T   # the bundled keyword vectors
 
 @register_method('clip-prompted', 'CLIP (prompted)', 'clip', bundle=lambda ctx, r: ({'keywords': ctx.emb.keyword}, {}), tag=_tag_cosine)
 def clip_prompted(ctx:SeedContext) -> MethodScores: return _cosine(ctx.emb, ctx.emb.keyword, ctx.split)
@@ -275,9 +275,9 @@ def _probe(ctx:SeedContext, inputs:str) -> MethodScores:
     _, C, hist = ctx.probe_for(inputs)
     return MethodScores('', 'baseline', ctx.probe_scores('test', inputs), ctx.probe_scores('val', inputs), history=hist, extras={'setting': f'C={C:g}'})
 
-def _tag_probe(tg, key:str, m:dict, X, scene=None) -> np.ndarray:
+def _tag_probe(tg, key:str, m:dict, X, scene=None, caption=None) -> np.ndarray:
     "New images scored by the bundled probe on the method's inputs (every fitted probe is bundled: blends read them too)."
-    return tg.probe(m['inputs']).predict(tg.features(X, scene, m['inputs']))
+    return tg.probe(m['inputs']).predict(tg.features(X, scene, m['inputs'], caption))
 
 @register_method('linear-probe', 'Linear probe', 'baseline', score_kind='probability', tag=_tag_probe)
 def linear_probe(ctx:SeedContext) -> MethodScores: return _probe(ctx, 'image')
@@ -288,7 +288,7 @@ def _knn(ctx:SeedContext, inputs:str) -> MethodScores:
     return MethodScores('', 'baseline', ctx.knn_scores('test', inputs), ctx.knn_scores('val', inputs), history=hist,
                         extras={'setting': f'k={best[0]}, T={best[1]}'})
 
-def _tag_knn(tg, key:str, m:dict, X, scene=None) -> np.ndarray: return tg.knn(X, scene, m['inputs'])   # the bundled training images
+def _tag_knn(tg, key:str, m:dict, X, scene=None, caption=None) -> np.ndarray: return tg.knn(X, scene, m['inputs'], caption)   # the bundled training images
 
 @register_method('knn', 'kNN label transfer', 'baseline', score_kind='vote share', tag=_tag_knn)
 def knn_label_transfer(ctx:SeedContext) -> MethodScores: return _knn(ctx, 'image')
@@ -348,14 +348,14 @@ def _trained_graph(tg, key:str) -> TrainedGraph:
         tg.models[key] = TrainedGraph(model, g, ReconnectConfig(**m['reconnect']))
     return tg.models[key]
 
-_tag_sage = lambda tg, key, m, X, scene=None: _trained_graph(tg, key).scores(torch.from_numpy(X), scene)
+_tag_sage = lambda tg, key, m, X, scene=None, caption=None: _trained_graph(tg, key).scores(torch.from_numpy(X), scene)
 _embed_sage = lambda tg, key, X, scene=None: _trained_graph(tg, key).embed(torch.as_tensor(np.asarray(X, np.float32)), scene)[0].numpy()
 for _m in ('cosine', 'scene', 'self'):
     register_method(f'sage-{_m}', f'SAGE-{_m}', 'graph', 'image+scene' if _m == 'scene' else 'image',
                     bundle=_bundle_sage, tag=_tag_sage, embed=_embed_sage)(lambda ctx, _m=_m: sage_scores(ctx, _m))
 
 # %% ../nbs/09b_methods.ipynb #444cf339
-def _tag_correct_smooth(tg, key:str, m:dict, X, scene=None) -> np.ndarray:
+def _tag_correct_smooth(tg, key:str, m:dict, X, scene=None, caption=None) -> np.ndarray:
     "New images listen to the bundled training images: the probe's predictions corrected and smoothed at the run's setting."
     p, Xtr = tg.probe(), tg.T['train.x']
     if 'cs_train' not in tg.models: tg.models['cs_train'] = p.predict(Xtr)
@@ -403,14 +403,16 @@ def _bundle_correction(ctx:SeedContext, r:MethodScores) -> tuple[dict, dict]:
     c = r.extras['correction']
     return dict(c.model.state_dict()) | {'train_p': c.train[2]}, {'correction': c.cfg.to_dict(), 'epoch': c.epoch}
 
-def _tag_correction(tg, key:str, m:dict, X, scene=None) -> np.ndarray:
-    "New images attached to the bundled training images, the image probe corrected."
+def _tag_correction(tg, key:str, m:dict, X, scene=None, caption=None) -> np.ndarray:
+    "New images attached to the bundled training images (and, as the method was fitted, to their caption or scene node), the probe on its inputs corrected."
     if key not in tg.models:
         cfg, T = ResidualConfig(**m['correction']), tg.T
         state = {n.removeprefix(f'{key}.'): torch.as_tensor(v) for n, v in T.items() if n.startswith(f'{key}.') and n != f'{key}.train_p'}
         model = ProbeCorrection(state['mlp.0.weight'].shape[1], len(tg.keywords), cfg.hidden); model.load_state_dict(state)
-        tg.models[key] = CorrectionResult(model.eval(), m['epoch'], None, cfg, (T['train.x'], T['train.labels'], T[f'{key}.train_p']))
-    return tg.models[key].scores(X, tg.probe().predict(X))
+        train = (T['train.x'], T['train.labels'], T[f'{key}.train_p'], T['train.caption'] if cfg.caption else None, T['train.scene'] if cfg.scene else None)
+        tg.models[key] = CorrectionResult(model.eval(), m['epoch'], None, cfg, train)
+    c, inputs = tg.models[key], m['inputs']
+    return c.scores(X, tg.probe(inputs).predict(tg.features(X, scene, inputs, caption)), T=caption if c.cfg.caption else None, s=scene if c.cfg.scene else None)
 
 register_method('probe-correction', 'Graph correction of the probe', 'graph', score_kind='probability',
                 bundle=_bundle_correction, tag=_tag_correction)(probe_correction)
@@ -419,10 +421,10 @@ register_method('probe-correction-knn', 'Graph correction of the probe (neighbou
                 bundle=_bundle_correction, tag=_tag_correction)(lambda ctx: probe_correction(ctx, cooccurrence=False))
 # relations the image vector cannot see, each against the probe that reads the same input as a feature:
 # the held-out image's caption as a text node (attached to the training images with the nearest captions), the scene as a node
-register_method('probe-correction-caption', 'Graph correction of the probe (+ caption node)', 'graph', 'image+caption', 'probability')(
-    lambda ctx: probe_correction(ctx, cooccurrence=False, inputs='image+caption'))
-register_method('probe-correction-scene', 'Graph correction of the probe (+ scene node)', 'graph', 'image+scene', 'probability')(
-    lambda ctx: probe_correction(ctx, cooccurrence=False, inputs='image+scene'))
+register_method('probe-correction-caption', 'Graph correction of the probe (+ caption node)', 'graph', 'image+caption', 'probability',
+                bundle=_bundle_correction, tag=_tag_correction)(lambda ctx: probe_correction(ctx, cooccurrence=False, inputs='image+caption'))
+register_method('probe-correction-scene', 'Graph correction of the probe (+ scene node)', 'graph', 'image+scene', 'probability',
+                bundle=_bundle_correction, tag=_tag_correction)(lambda ctx: probe_correction(ctx, cooccurrence=False, inputs='image+scene'))
 
 # %% ../nbs/09b_methods.ipynb #5d13af74
 @register_method('label-spreading', 'Label spreading (all images)', 'graph', score_kind='spread label mass')
@@ -456,7 +458,7 @@ def sage_correction_all(ctx:SeedContext) -> MethodScores:
 
 _NO_EDGES = torch.zeros((2, 0), dtype=torch.long)
 
-def _tag_mlp_correction(tg, key:str, m:dict, X, scene=None) -> np.ndarray:
+def _tag_mlp_correction(tg, key:str, m:dict, X, scene=None, caption=None) -> np.ndarray:
     "New images scored on their own (no edges): the image probe's logits plus the bundled MLP correction."
     if key not in tg.models:
         cfg, state = TransductiveConfig(**m['transductive']), {n[len(key) + 1:]: torch.as_tensor(v) for n, v in tg.T.items() if n.startswith(key + '.')}
@@ -490,11 +492,11 @@ def _bundle_blend(ctx:SeedContext, r:MethodScores) -> tuple[dict, dict]|None:
     if not get_method(r.extras['of']).taggable: return None
     return {}, {'weight': b.weight, 'of': r.extras['of'], 'cal_a': vars(b.cal_a), 'cal_probe': vars(b.cal_b)}
 
-def _tag_blend(tg, key:str, m:dict, X, scene=None) -> np.ndarray:
+def _tag_blend(tg, key:str, m:dict, X, scene=None, caption=None) -> np.ndarray:
     "The part (bundled as a method, or only inside this blend) and the probe on the same inputs, calibrated and mixed."
     of = m['of']
-    a = tg.scores(of, X, scene) if of in tg.methods else get_method(of).tag(tg, of, {'inputs': m['inputs']}, X, scene)
-    probe = tg.probe(m['inputs']).predict(tg.features(X, scene, m['inputs']))
+    a = tg.scores(of, X, scene, caption) if of in tg.methods else get_method(of).tag(tg, of, {'inputs': m['inputs']}, X, scene, caption)
+    probe = tg.probe(m['inputs']).predict(tg.features(X, scene, m['inputs'], caption))
     return m['weight'] * Calibration(**m['cal_a'])(a) + (1 - m['weight']) * Calibration(**m['cal_probe'])(probe)
 
 @register_method('graph-blend', 'Blend (best graph + probe)', 'graph', score_kind='probability', bundle=_bundle_blend, tag=_tag_blend)
@@ -521,13 +523,13 @@ def knn_blend_scene(ctx:SeedContext) -> MethodScores:
     return _blend(ctx, (kn('val'), kn('test')), 'kNN (+ scene)', 'baseline', 'knn-scene', 'image+scene')
 
 # the held-out image's caption as an input of the references (what the caption node of the graph correction reads)
-@register_method('linear-probe-caption', 'Linear probe (+ caption)', 'baseline', 'image+caption', 'probability')
+@register_method('linear-probe-caption', 'Linear probe (+ caption)', 'baseline', 'image+caption', 'probability', tag=_tag_probe)
 def linear_probe_caption(ctx:SeedContext) -> MethodScores: return _probe(ctx, 'image+caption')
 
-@register_method('knn-caption', 'kNN label transfer (+ caption)', 'baseline', 'image+caption', 'vote share')
+@register_method('knn-caption', 'kNN label transfer (+ caption)', 'baseline', 'image+caption', 'vote share', tag=_tag_knn)
 def knn_caption(ctx:SeedContext) -> MethodScores: return _knn(ctx, 'image+caption')
 
-@register_method('knn-blend-caption', 'Blend (kNN + probe, + caption)', 'baseline', 'image+caption', 'probability')
+@register_method('knn-blend-caption', 'Blend (kNN + probe, + caption)', 'baseline', 'image+caption', 'probability', bundle=_bundle_blend, tag=_tag_blend)
 def knn_blend_caption(ctx:SeedContext) -> MethodScores:
     kn = lambda side: ctx.knn_scores(side, 'image+caption')
     return _blend(ctx, (kn('val'), kn('test')), 'kNN (+ caption)', 'baseline', 'knn-caption', 'image+caption')

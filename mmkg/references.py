@@ -17,7 +17,7 @@ from .metrics import dense_labels, label_ranking_ap, selection_score, topk_metri
 
 # %% auto #0
 __all__ = ['REFERENCE_BUDGET', 'PROBE_CS', 'KNN_GRID', 'BLEND_WEIGHTS', 'LinearProbe', 'knn_transfer', 'select_on_validation',
-           'with_scene', 'Calibration', 'Blend', 'blend_scores']
+           'with_scene', 'with_caption', 'Calibration', 'Blend', 'blend_scores']
 
 # %% ../nbs/03a_references.ipynb #b5863ab6
 REFERENCE_BUDGET = 12                                           # settings tried on validation by each reference
@@ -72,6 +72,13 @@ def with_scene(X:np.ndarray, scene:np.ndarray, n_scenes:int) -> np.ndarray:
     onehot = np.zeros((len(X), n_scenes), np.float32); has = scene >= 0
     onehot[np.flatnonzero(has), scene[has]] = 1.0
     return np.concatenate([X, onehot], 1)
+
+# %% ../nbs/03a_references.ipynb #a9659ec1
+def with_caption(X:np.ndarray, T:np.ndarray) -> np.ndarray:
+    "Image vectors ⊕ caption vectors, both halved [N, 2d]: unit rows whose cosines average the images' and the captions' (a zero caption: none)."
+    X, T = np.asarray(X, np.float32), np.asarray(T, np.float32)
+    if T.shape != X.shape: raise ValueError(f'caption vectors of shape {T.shape} for image vectors of shape {X.shape}: one caption vector per image, same width')
+    return np.concatenate([X, T], 1) / np.sqrt(2, dtype=np.float32)
 
 # %% ../nbs/03a_references.ipynb #1d807f84
 BLEND_WEIGHTS = tuple(round(0.1 * i, 1) for i in range(11))   # weight of the first method: 0 (the second alone) … 1 (the first alone)

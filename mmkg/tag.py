@@ -17,8 +17,8 @@ from safetensors.numpy import load_file, save_file
 from .core import Skips, atomic_dir, atomic_write
 from .data import DataError
 from .metrics import best_threshold, dense_labels, threshold_sweep
-from .embed import Clip, embed_images, load_clip, zero_shot_scenes
-from .references import LinearProbe, knn_transfer, with_scene
+from .embed import Clip, embed_images, embed_texts, load_clip, zero_shot_scenes
+from .references import LinearProbe, knn_transfer, with_caption, with_scene
 from .methods import METHODS, Method, SeedContext, get_method
 
 # %% auto #0
@@ -26,8 +26,8 @@ __all__ = ['BUNDLE_FORMAT', 'IMAGE_SUFFIXES', 'taggable', 'BundleError', 'save_b
            'write_tags', 'add_to_index']
 
 # %% ../nbs/09d_tag.ipynb #375e76a3
-BUNDLE_FORMAT = 3   # 3: each method's arrays and settings from its registry entry; 2: blends of calibrated probabilities, scene-reading references
-_PREFIX = {'image': '', 'image+scene': '+scene'}   # the bundle's names of a reference's arrays per inputs: probe., probe+scene., knn, knn+scene
+BUNDLE_FORMAT = 4   # 4: caption-reading methods (training captions, the best without captions); 3: each method's arrays and settings from its registry entry
+_PREFIX = {'image': '', 'image+scene': '+scene', 'image+caption': '+caption'}   # the bundle's names of a reference's arrays per inputs: probe., probe+scene., knn, knn+scene, …
 
 def taggable() -> list[str]:
     "Keys of the registered methods that can tag new images (their registry entry has `tag`)."
@@ -36,7 +36,17 @@ def taggable() -> list[str]:
 class BundleError(RuntimeError):
     "A model bundle that is missing, of another format, or asked for a method it does not hold (one line)."
 
+def _no_caption(key:str) -> BundleError:
+    return BundleError(f"method {key!r} reads each image's caption: give captions (a CSV's caption column, or caption vectors)")
+
 # %% ../nbs/09d_tag.ipynb #d5187ff0
+def _first_captions(ds, rows:np.ndarray) -> list[str]:
+    "The first caption text of each image in `rows` ('' where it has none, or the dataset holds caption vectors only)."
+    c = ds.captions
+    if not len(c) or 'caption' not in c: return [''] * len(rows)
+    first = c.drop_duplicates('image').set_index('image').caption
+    return [str(first.get(i, '')) for i in rows]
+
 def _array(x) -> np.ndarray:
     return np.ascontiguousarray(x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x))
 
@@ -66,7 +76,11 @@ def save_bundle(path:str|Path, ctx:SeedContext, keys:Sequence[str], # the run's 
                                 'module': method.score.__module__} | settings   # where it is registered: a tagger imports it if need be
     if not meta['methods']: raise BundleError(f'none of the methods {list(keys)} can tag new images (taggable: {", ".join(taggable())})')
     usable = [k for k, m in meta['methods'].items() if not m['degenerate']] or list(meta['methods'])
-    meta['best'] = max(usable, key=lambda k: meta['methods'][k]['val_score'])   # chosen on validation, never a flagged method
+    best = lambda ks: max(ks, key=lambda k: meta['methods'][k]['val_score']) if ks else None
+    meta['best'] = best(usable)   # chosen on validation, never a flagged method; for images without captions, the best that reads none:
+    meta['best_without_caption'] = best([k for k in usable if meta['methods'][k]['inputs'] != 'image+caption'])
+    captions = 'image+caption' in ctx.fitted_probes or any(m['inputs'] == 'image+caption' for m in meta['methods'].values())
+    if captions: T['train.caption'] = ctx.captions[tr]   # each training image's caption vector: kNN and the caption node read them
     meta['clip'] = {'name': clip.name if clip else None, 'weights': 'clip.safetensors' if clip and copy_clip else (clip.pretrained if clip else None)}
     def write(tmp:Path):
         save_file({k: _array(v) for k, v in T.items()}, str(tmp / 'tensors.safetensors'))
@@ -75,8 +89,11 @@ def save_bundle(path:str|Path, ctx:SeedContext, keys:Sequence[str], # the run's 
             save_torch_file({k: v.detach().cpu().contiguous() for k, v in clip.model.state_dict().items()}, str(tmp / 'clip.safetensors'))
         te = s.test   # the seed's test images, to check a tagger against the run (`mmkg tag <run> <run>/model/test_images.csv`)
         pd.DataFrame({'image_id': ds.images.image_id.to_numpy()[te], 'path': ds.images.path.to_numpy()[te],
-                      'scene': np.asarray(list(emb.scene_names) + [''], object)[np.asarray(emb.image_scene)[te]]}).to_csv(tmp / 'test_images.csv', index=False)
-        save_file({f'scores.{k}': np.ascontiguousarray(ctx.scored[k].test, np.float32) for k in meta['methods']}, str(tmp / 'check.safetensors'))
+                      'scene': np.asarray(list(emb.scene_names) + [''], object)[np.asarray(emb.image_scene)[te]],
+                      'caption': _first_captions(ds, te)}).to_csv(tmp / 'test_images.csv', index=False)
+        check = {f'scores.{k}': np.ascontiguousarray(ctx.scored[k].test, np.float32) for k in meta['methods']}
+        if captions: check['captions'] = ctx.captions[te]   # the caption vectors the run read (an image's captions averaged)
+        save_file(check, str(tmp / 'check.safetensors'))
         (tmp / 'bundle.json').write_text(json.dumps(meta, indent=1))
     return atomic_dir(path, write)
 
@@ -151,6 +168,21 @@ class Tagger:
         "Unit CLIP vectors [N, d] of image files and a readable mask [N] (unreadable files named and counted in `skips`)."
         return embed_images(self.clip, list(paths), batch_size, skips=skips)
 
+    def needs_caption(self, name:str='best') -> bool:
+        "Whether the method reads each image's caption (itself or, for a blend, its component)."
+        return self.meta['methods'][self.method(name)]['inputs'] == 'image+caption'
+    def best_for(self, captions:bool) -> str:
+        "The best bundled method on validation for images with captions, or without (the best that reads none)."
+        key = self.best if captions else self.meta.get('best_without_caption')
+        if key is None: raise BundleError(f"every method of the bundle {self.folder} reads each image's caption: give captions (a CSV's caption column)")
+        return key
+    def caption_vectors(self, texts:Sequence) -> np.ndarray:
+        "Unit caption vectors [N, d] of caption texts, by the run's CLIP text tower ('' or None: no caption, zeros — as a training image without one)."
+        texts = ['' if t is None or (isinstance(t, float) and np.isnan(t)) else str(t) for t in texts]
+        has, C = np.array([t != '' for t in texts], bool), np.zeros((len(texts), self.T['train.x'].shape[1]), np.float32)
+        if has.any(): C[has] = embed_texts(self.clip, [t for t in texts if t])
+        return C
+
     def needs_scene(self, name:str='best') -> bool:
         "Whether the method attaches images by their scene (itself or, for a blend, its component)."
         return self.meta['methods'][self.method(name)]['inputs'] == 'image+scene'   # a blend's inputs include its part's
@@ -167,19 +199,22 @@ class Tagger:
         return idx, np.where(given, 'given', 'zero-shot').tolist()
 
     # what the registry's `tag` functions read of the bundle, shared by methods: features, the probes, kNN transfer
-    def features(self, X:np.ndarray, scene:np.ndarray|None, inputs:str) -> np.ndarray:
-        "What a reference reads of images with vectors X (and scene indices): as `SeedContext.features`."
-        return X if inputs == 'image' else with_scene(X, scene, len(self.scene_names))
+    def features(self, X:np.ndarray, scene:np.ndarray|None, inputs:str, caption:np.ndarray|None=None) -> np.ndarray:
+        "What a reference reads of images with vectors X (and scene indices, caption vectors): as `SeedContext.features`."
+        if inputs == 'image': return X
+        if inputs == 'image+scene': return with_scene(X, scene, len(self.scene_names))
+        if caption is None: raise BundleError(f"inputs {inputs!r} read each image's caption: none was given")
+        return with_caption(X, caption)
     def probe(self, inputs:str='image') -> LinearProbe:
         "The run's linear probe on `inputs`, from the bundle (built once)."
         pre = _PREFIX[inputs]
         if f'probe{pre}' not in self.models:
             self.models[f'probe{pre}'] = LinearProbe.from_state({k: self.T[f'probe{pre}.{k}'] for k in ('coef', 'intercept', 'prior', 'fit_cols')})
         return self.models[f'probe{pre}']
-    def knn(self, X, scene=None, inputs:str='image') -> np.ndarray:
+    def knn(self, X, scene=None, inputs:str='image', caption=None) -> np.ndarray:
         "kNN transfer from the bundled training images, at the run's setting for `inputs`."
-        F_train = self.features(self.T['train.x'], self.T['train.scene'], inputs)
-        return knn_transfer(F_train, self.T['train.labels'], self.features(X, scene, inputs), *self.meta[f'knn{_PREFIX[inputs]}'])
+        F_train = self.features(self.T['train.x'], self.T['train.scene'], inputs, self.T.get('train.caption'))
+        return knn_transfer(F_train, self.T['train.labels'], self.features(X, scene, inputs, caption), *self.meta[f'knn{_PREFIX[inputs]}'])
     def registered(self, key:str) -> Method:
         "The registry entry of bundled method `key` (its module imported first, when it was registered outside the package)."
         mod = self.meta['methods'][key].get('module', '')
@@ -187,10 +222,11 @@ class Tagger:
         if key not in METHODS: raise BundleError(f"method {key!r} of the bundle {self.folder} is not registered here (registered in module {mod!r})")
         return METHODS[key]
 
-    def scores(self, name:str, X:np.ndarray, scene:np.ndarray|None=None) -> np.ndarray:
-        "Scores [N, K] of images with vectors `X` (and scene indices, where the method attaches by scene) by method `name`."
+    def scores(self, name:str, X:np.ndarray, scene:np.ndarray|None=None, caption:np.ndarray|None=None) -> np.ndarray:
+        "Scores [N, K] of images with vectors `X` (and scene indices, caption vectors, where the method reads them) by method `name`."
         key = self.method(name)
-        return self.registered(key).tag(self, key, self.meta['methods'][key], np.ascontiguousarray(X, np.float32), scene)
+        if caption is None and self.needs_caption(key): raise _no_caption(key)
+        return self.registered(key).tag(self, key, self.meta['methods'][key], np.ascontiguousarray(X, np.float32), scene, caption)
 
     def embeddings(self, name:str, X:np.ndarray, scene:np.ndarray|None=None) -> np.ndarray:
         "Unit embeddings [N, h] of images in the space of a method that has one (a SAGE method: the run's SAGE search space)."
@@ -198,13 +234,17 @@ class Tagger:
         if m.embed is None: raise BundleError(f'method {key!r} has no embedding space of its own (a SAGE method has)')
         return m.embed(self, key, np.asarray(X, np.float32), scene)
 
-    def tag_vectors(self, X:np.ndarray, method:str='best', scenes:Sequence|None=None, paths:Sequence[str]|None=None) -> Tags:
+    def tag_vectors(self, X:np.ndarray, method:str='best', scenes:Sequence|None=None, paths:Sequence[str]|None=None,
+                    captions:np.ndarray|Sequence[str]|None=None, # caption vectors [N, d] or texts (embedded by the run's CLIP); '' : none
+                   ) -> Tags:
         "Tags of images given by their vectors in the run's space (`scenes`: a scene name per image, or None for zero-shot)."
-        key, t0 = self.method(method), time.perf_counter()
+        key, t0 = (self.best_for(captions is not None) if method == 'best' else self.method(method)), time.perf_counter()
         if len(X) == 0: return Tags([], np.zeros((0, len(self.keywords)), np.float32), self.keywords, key, self.meta['methods'][key]['name'],
                                     self.threshold(key), [], [], self.meta['methods'][key]['scores'])
         sc, src = self.scene_indices(X, scenes) if self.needs_scene(key) else (None, [''] * len(X))
-        S = self.scores(key, X, sc)
+        C = None if captions is None or not self.needs_caption(key) else (
+            np.asarray(captions, np.float32) if isinstance(captions, np.ndarray) and captions.dtype != object else self.caption_vectors(captions))
+        S = self.scores(key, X, sc, C)
         names = np.asarray(self.scene_names + [''], object)[sc if sc is not None else np.full(len(X), -1)]
         m = self.meta['methods'][key]
         return Tags(list(paths) if paths is not None else [str(i) for i in range(len(X))], S, self.keywords, key, m['name'], m['threshold'],
@@ -213,11 +253,13 @@ class Tagger:
     def tag(self, images:Sequence[str]|pd.DataFrame, method:str='best', scenes:Sequence|None=None, batch_size:int=64) -> Tags:
         "Tags of image files (paths, or an `image_table`): embedded in batches, unreadable files counted and left out."
         table = images if isinstance(images, pd.DataFrame) else pd.DataFrame({'path': list(map(str, images)), 'scene': scenes if scenes is not None else None})
-        method, skips, t0 = self.method(method), Skips(), time.perf_counter()   # a bad method name fails before any work
+        caps = table.caption.fillna('').astype(str).to_numpy() if 'caption' in table and (table.caption.fillna('') != '').any() else None
+        method, skips, t0 = (self.best_for(caps is not None) if method == 'best' else self.method(method)), Skips(), time.perf_counter()   # a bad name fails before any work
+        if caps is None and self.needs_caption(method): raise _no_caption(method)   # before any work
         X, ok = self.embed(table.path.tolist(), batch_size, skips)
         t_embed = time.perf_counter() - t0
         sc = table.scene.to_numpy()[ok] if 'scene' in table else None
-        tags = self.tag_vectors(X[ok], method, sc, table.path.to_numpy()[ok].tolist())
+        tags = self.tag_vectors(X[ok], method, sc, table.path.to_numpy()[ok].tolist(), None if caps is None else caps[ok].tolist())
         tags.skips, tags.seconds = skips, {'embed': t_embed, **tags.seconds}
         return tags
 
@@ -225,10 +267,11 @@ class Tagger:
         "Tag the run's test images again from their files (or their `vectors`, for precomputed runs): per method, the largest difference from the run's scores."
         t = pd.read_csv(self.folder / 'test_images.csv', keep_default_na=False)
         ref, skips = load_file(str(self.folder / 'check.safetensors')), Skips()
+        C = ref.get('captions')   # the caption vectors the run read, where a bundled method reads captions
         X, ok = (vectors, np.ones(len(t), bool)) if vectors is not None else self.embed(t.path.tolist(), batch_size, skips)
         if not ok.all(): raise BundleError(f"{self.folder / 'test_images.csv'}: {skips.summary()}")
         return pd.DataFrame([{'method': self.meta['methods'][k]['name'], 'key': k,
-                              'max_abs_diff': float(np.abs(self.tag_vectors(X, k, t.scene.tolist()).scores - ref[f'scores.{k}']).max())}
+                              'max_abs_diff': float(np.abs(self.tag_vectors(X, k, t.scene.tolist(), captions=C).scores - ref[f'scores.{k}']).max())}
                              for k in (methods or self.methods)])
 
 # %% ../nbs/09d_tag.ipynb #76b02ac2
@@ -275,7 +318,8 @@ def add_to_index(run_dir:str|Path, images:Sequence[str]|pd.DataFrame, method:str
     table = images if isinstance(images, pd.DataFrame) else image_table(images)
     skips, t0 = Skips(), time.perf_counter()
     X, ok = tagger.embed(table.path.tolist(), batch_size, skips); table, X = table[ok].reset_index(drop=True), X[ok]
-    tags = tagger.tag_vectors(X, method, table.scene.tolist(), table.path.tolist())
+    caps = table.caption.tolist() if (table.caption != '').any() else None
+    tags = tagger.tag_vectors(X, method, table.scene.tolist(), table.path.tolist(), caps)
     sage_key = f"sage-{manifest['sage_method']}"
     sc = tagger.scene_indices(X, table.scene.tolist())[0] if tagger.needs_scene(sage_key) else None
     engines = {'clip': ImageSearch.load(root / 'clip'), 'sage': ImageSearch.load(root / 'sage')}

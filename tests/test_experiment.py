@@ -32,7 +32,7 @@ from mmkg.methods import register_method
 def nearest(X_train, Y_train, X): return np.asarray(Y_train, np.float32)[np.argmax(X @ X_train.T, 1)]
 
 @register_method('toy-nearest', 'Toy: labels of the nearest training image', 'baseline', score_kind='label of the nearest image',
-                 tag=lambda tg, key, m, X, scene=None: nearest(tg.T['train.x'], tg.T['train.labels'], X))   # nothing to bundle of its own
+                 tag=lambda tg, key, m, X, scene=None, caption=None: nearest(tg.T['train.x'], tg.T['train.labels'], X))   # nothing to bundle of its own
 def toy(ctx):
     X, s, Y = ctx.emb.image, ctx.split, ctx.ds.labels[ctx.split.train].toarray()
     return MethodScores('', 'baseline', nearest(X[s.train], Y, X[s.test]), nearest(X[s.train], Y, X[s.val]))

@@ -72,7 +72,7 @@ def test_bad_method_and_old_bundle_are_one_line_errors(smoke_run, test_images, t
     old = tmp_path / 'old'; shutil.copytree(smoke_run / 'model', old / 'model')
     meta = json.loads((old / 'model' / 'bundle.json').read_text()); (old / 'model' / 'bundle.json').write_text(json.dumps(meta | {'format': 99}))
     r = mmkg('tag', old, test_images.path[0], capsys=capsys)
-    assert r.returncode == 2 and 'model bundle format 99, this mmkg reads format 3' in r.stderr
+    assert r.returncode == 2 and 'model bundle format 99, this mmkg reads format 4' in r.stderr
 
 def test_index_add_finds_new_images_and_keeps_old_results(smoke_run, test_images, tmp_path, capsys):
     "`mmkg index add`: each added image is found by its own image and caption queries; old images' results are unchanged."
@@ -103,3 +103,22 @@ def test_index_add_finds_new_images_and_keeps_old_results(smoke_run, test_images
             a = eng.search_image(r_, 13)[1][0]; assert (a[a < n0][:10] == b).all(), sp              # old results, same order
     t = clip.search_text(['a red circle'], 13, 'vector')[1][0]; assert (t[t < n0][:10] == old_text).all()
     assert not any(p.name.startswith('.search') for p in run.iterdir())                            # no temporary folder left
+
+def test_caption_methods_read_the_caption_column(smoke_run, test_images, tmp_path, capsys):
+    """A method that reads captions tags a CSV's caption column (embedded by the run's CLIP text tower): without one it is
+    a one-line error; 'best' for images without captions is the best method on validation that reads none."""
+    from mmkg.tag import Tagger
+    tagger = Tagger.from_run(smoke_run)
+    assert 'linear-probe-caption' in tagger.methods and tagger.needs_caption('linear-probe-caption')
+    t = test_images[:4]
+    t[['path']].to_csv(tmp_path / 'bare.csv', index=False); t[['path', 'caption']].to_csv(tmp_path / 'cap.csv', index=False)
+    r = mmkg('tag', smoke_run, tmp_path / 'bare.csv', '--method', 'linear-probe-caption', capsys=capsys)
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1] == (
+        "mmkg: error: method 'linear-probe-caption' reads each image's caption: give captions (a CSV's caption column, or caption vectors)")
+    r = mmkg('tag', smoke_run, tmp_path / 'cap.csv', '--method', 'linear-probe-caption', '--top-k', '0', '-o', tmp_path / 'c.csv', capsys=capsys)
+    assert r.returncode == 0, r.stderr[-2000:]
+    got = pd.read_csv(tmp_path / 'c.csv').pivot(index='path', columns='keyword', values='score').loc[t.path, tagger.keywords].to_numpy()
+    X, _ = tagger.embed(t.path.tolist())
+    want = tagger.scores('linear-probe-caption', X, caption=tagger.caption_vectors(t.caption.tolist()))
+    assert np.abs(got - want).max() < 1e-4 and np.abs(got - tagger.scores('linear-probe-caption', X, caption=np.zeros_like(X))).max() > 1e-3
+    assert tagger.tag(t.path.tolist()).method == tagger.best_for(False) and not tagger.needs_caption(tagger.best_for(False))
