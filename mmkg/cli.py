@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .params import PATH_FIELDS, portable_path
+from .params import PATH_FIELDS, RENAMED, portable_path, renamed_error
 
 # %% auto #0
 __all__ = ['EXPERIMENT', 'CliError', 'find_notebook', 'notebook_parameters', 'checked', 'parse_params', 'expand_grid', 'headline',
@@ -52,6 +52,7 @@ def _read_yaml(path) -> dict:
 def checked(params:dict, known:Sequence[str]|None=None, cwd:Path|None=None) -> dict:
     "`params` with names checked against `known` and path parameters made absolute from `cwd` (the caller's folder)."
     bad = sorted(set(params) - set(known)) if known is not None else []
+    if bad and bad[0] in RENAMED: raise CliError(renamed_error(bad[0]))
     if bad: raise CliError(f"unknown parameter {bad[0]!r} (the experiment's parameters: {', '.join(known)})")
     params = dict(params)
     for k in PATH_FIELDS:   # relative to the caller, not to nbs/ where the notebook runs

@@ -16,7 +16,7 @@ from .data import check_fractions
 from .methods import METHODS
 
 # %% auto #0
-__all__ = ['PATH_FIELDS', 'ExperimentConfig', 'repo_root', 'portable_path']
+__all__ = ['RENAMED', 'PATH_FIELDS', 'ExperimentConfig', 'renamed_error', 'repo_root', 'portable_path']
 
 # %% ../nbs/09c_params.ipynb #0751a250
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class ExperimentConfig(Config):
     fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
     seeds: tuple[int, ...] = (0,)
     label_budget: int = 0
-    methods: tuple[Literal['cosine', 'scene', 'self'], ...] = ('cosine', 'scene', 'self')
+    reconnections: tuple[Literal['cosine', 'scene', 'self'], ...] = ('cosine', 'scene', 'self')   # one SAGE model each (formerly `methods`)
     image_knn: int = 0
     sage_epochs: int = 3
     sage_hidden: int = 128
@@ -102,9 +102,16 @@ def _type_name(tp) -> str:
     return getattr(tp, '__name__', str(tp))
 
 # %% ../nbs/09c_params.ipynb #081853aa
+RENAMED = {'methods': 'reconnections'}   # old parameter name → new: an old name is an error that gives the new one
+
+def renamed_error(name:str) -> str:
+    return f"parameter {name!r} is now {RENAMED[name]!r} (the reconnection methods, one SAGE model each)"
+
 def _from_params(cls, params:dict) -> ExperimentConfig:
     "The config of `params` (names as in the parameters cell); text values of non-text fields are read as YAML."
     hints, values = get_type_hints(cls), {}
+    old = next((k for k in params if k in RENAMED), None)
+    if old: raise ConfigError(renamed_error(old))
     for name, v in params.items():
         tp = hints.get(name)
         if tp is not None and isinstance(v, str) and not type_ok(v, tp):
@@ -118,6 +125,11 @@ def _from_params(cls, params:dict) -> ExperimentConfig:
     return cls.from_dict(values)
 ExperimentConfig.from_params = classmethod(_from_params)
 
+def _from_namespace(cls, ns:dict) -> ExperimentConfig:
+    "The config of the parameters in a namespace (the experiment notebook's `globals()` after papermill's injected cell), old names included."
+    return cls.from_params({k: v for k, v in ns.items() if k in cls.__dataclass_fields__ or k in RENAMED})
+ExperimentConfig.from_namespace = classmethod(_from_namespace)
+
 # %% ../nbs/09c_params.ipynb #54b6f68b
 def _precomputed(self:ExperimentConfig) -> bool:
     "The image vectors come with the data (a table's vector column, a clip-retrieval folder): no CLIP model is run."
@@ -129,9 +141,9 @@ def _method_keys(self:ExperimentConfig) -> list[str]:
     if self.precomputed:   # no image tower: no fine-tuned CLIP; no text tower without a keyword file: prototypes instead of zero-shot
         clip = ['clip-prompted', 'clip-raw'] if self.keyword_vectors else ['prototypes']
     else: clip = ['clip-prompted', 'clip-raw'] + (['clip-finetuned'] if self.finetune else [])
-    same_inputs = ['linear-probe-scene', 'knn-scene'] + (['knn-blend-scene'] if self.blend else []) if 'scene' in self.methods else []
+    same_inputs = ['linear-probe-scene', 'knn-scene'] + (['knn-blend-scene'] if self.blend else []) if 'scene' in self.reconnections else []
     return (clip + list(self.baselines)   # a graph method reading a held-out image's scene: the references read it too
-            + (['knn-blend'] if self.blend else []) + same_inputs + [f'sage-{m}' for m in self.methods]
+            + (['knn-blend'] if self.blend else []) + same_inputs + [f'sage-{m}' for m in self.reconnections]
             + (['correct-smooth'] if self.correct_smooth else []) + (['graph-blend'] if self.blend else []) + list(self.extra_methods))
 ExperimentConfig.method_keys = _method_keys
 

@@ -117,8 +117,8 @@ class TrainedGraph:
         self.model, self.g, self.cfg = model.eval(), g, cfg
         with torch.inference_mode():
             adj = adjacency(g)
-            self.h0 = model.inputs(g.x, g.node_type); self.h1 = model.hidden_layer(self.h0, adj)
-            z = F.normalize(model.output_layer(self.h1, adj, self.h0), dim=1)
+            self.h0, self.h1, z = model.states(g.x, g.node_type, [(adj, None), (adj, None)])   # new images' sources: these states
+            z = F.normalize(z, dim=1)
         self.keywords = z[g.offset['keyword']:g.offset['keyword'] + g.count['keyword']]   # [K, h] unit vectors
         self.images = z[g.offset['image']:g.offset['image'] + g.count['image']]           # training images [N, h]
 
@@ -127,10 +127,9 @@ class TrainedGraph:
         "Unit-norm embeddings [V, h] of new images attached by the config's method (each independent of the others), and skips."
         new_x = torch.as_tensor(new_x, dtype=torch.float32); n0, V, m = self.g.num_nodes, len(new_x), self.model
         src, dst, skips = attach_edges(self.g, new_x, self.cfg, new_scene)
-        e, size = torch.stack([src, dst - n0]), (n0 + V, V)              # sources among training + new nodes → new nodes
-        h0 = m.inputs(new_x, torch.full((V,), int(NodeType.IMAGE)))
-        h1 = m.hidden_layer(torch.cat([self.h0, h0]), e, size=size, h_dst=h0)
-        return F.normalize(m.output_layer(torch.cat([self.h1, h1]), e, h0, size=size, h_dst=h1), dim=1), skips
+        e = torch.stack([src, dst - n0])   # sources among training + new nodes → new nodes
+        z = m(new_x, torch.full((V,), int(NodeType.IMAGE)), [(e, None), (e, None)], known=[self.h0, self.h1])
+        return F.normalize(z, dim=1), skips
 
     def scores(self, new_x:torch.Tensor, new_scene:np.ndarray|None=None) -> np.ndarray:
         "Cosine scores [V, K] of new images against every keyword."

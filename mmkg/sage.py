@@ -129,15 +129,25 @@ class SAGE(nn.Module):
         h = self.proj(x)
         return h + self.type_emb(node_type) if self.type_emb is not None else h
 
-    def hidden_layer(self, h, edges, size=None, h_dst=None):
-        "First layer: SAGEConv → BatchNorm → ReLU → dropout (bipartite when `h_dst` is given)."
-        h = self.conv1(h if h_dst is None else (h, h_dst), edges, size=size)
-        return self.drop(F.relu(self.norm(h)))
+    def states(self, x:torch.Tensor, node_type:torch.Tensor,
+               layers:Sequence[tuple], # per layer (edges, targets): edges [2, E] source → target, or a sparse adjacency [targets, sources];
+                                       # targets: positions of the layer's targets among its input nodes (None: every node)
+               known:Sequence[torch.Tensor]|None=None, # per layer, input states of nodes computed before, put before the sources
+              ) -> list[torch.Tensor]:
+        "Every layer's states [h0, h1, out] of the target nodes: the one place the layers are wired (SAGEConv → BatchNorm → ReLU → dropout → SAGEConv, + residual)."
+        h = res = self.inputs(x, node_type); out = [h]
+        for i, (conv, (edges, dst)) in enumerate(zip((self.conv1, self.conv2), layers)):
+            h_dst, res = (h, res) if dst is None else (h[dst], res[dst])
+            src = h if known is None else torch.cat([known[i], h])
+            size = None if dst is None and known is None else (len(src), len(h_dst))
+            h = conv((src, h_dst), edges, size=size)
+            h = self.drop(F.relu(self.norm(h))) if i == 0 else (h + res if self.cfg.residual else h)   # the output: no activation
+            out.append(h)
+        return out
 
-    def output_layer(self, h, edges, h0_dst, size=None, h_dst=None):
-        "Second layer, no activation; plus the residual input of the target nodes."
-        out = self.conv2(h if h_dst is None else (h, h_dst), edges, size=size)
-        return out + h0_dst if self.cfg.residual else out
+    def forward(self, x:torch.Tensor, node_type:torch.Tensor, layers:Sequence[tuple], known:Sequence[torch.Tensor]|None=None) -> torch.Tensor:
+        "Output embeddings of the target nodes (`states`' last)."
+        return self.states(x, node_type, layers, known)[-1]
 
 # %% ../nbs/05_sage.ipynb #d6f2cb0a
 def sampled_forward(model:SAGE, g:FlatGraph, targets:torch.Tensor, gen:torch.Generator,
@@ -152,11 +162,9 @@ def sampled_forward(model:SAGE, g:FlatGraph, targets:torch.Tensor, gen:torch.Gen
     n2, inv2 = torch.unique(torch.cat([n1, s2]), return_inverse=True)
     dev = next(model.parameters()).device                                # sampling on the CPU, the layers where the model is
     n1_in_2, t_in_1 = inv2[:len(n1)].to(dev), t_in_1.to(dev)
-    h0 = model.inputs(g.x[n2].to(dev), g.node_type[n2].to(dev))
     e2 = torch.stack([inv2[len(n1):], d2]).to(dev)                      # sources in n2 → n1
-    h1 = model.hidden_layer(h0, e2, size=(len(n2), len(n1)), h_dst=h0[n1_in_2])
     e1 = torch.stack([inv1[len(targets):], d1]).to(dev)                 # sources in n1 → targets
-    return model.output_layer(h1, e1, h0[n1_in_2][t_in_1], size=(len(n1), len(targets)), h_dst=h1[t_in_1])
+    return model(g.x[n2].to(dev), g.node_type[n2].to(dev), [(e2, n1_in_2), (e1, t_in_1)])
 
 # %% ../nbs/05_sage.ipynb #5a3c0745
 def adjacency(g:FlatGraph) -> torch.Tensor:
@@ -171,8 +179,7 @@ def embed_graph(model:SAGE, g:FlatGraph) -> torch.Tensor:
     "Output embeddings of every node of `g` (eval mode, full neighbourhoods), on the CPU wherever the model is."
     was = model.training; model.eval(); dev = next(model.parameters()).device
     adj = adjacency(g).to(dev)
-    h0 = model.inputs(g.x.to(dev), g.node_type.to(dev))
-    out = model.output_layer(model.hidden_layer(h0, adj), adj, h0)
+    out = model(g.x.to(dev), g.node_type.to(dev), [(adj, None), (adj, None)])
     model.train(was)
     return out.cpu()
 
@@ -262,7 +269,7 @@ def _link_prepare(g, cfg):
     pos = positive_links(g, cfg.scene_positives)
     codes = torch.sort(torch.cat([pos[0] * g.num_nodes + pos[1], pos[1] * g.num_nodes + pos[0]])).values
     return {'pos': pos, 'codes': codes, 'n': pos.shape[1]}
-_link_step.prepare = _link_prepare
+
 
 # %% ../nbs/05_sage.ipynb #64400b57
 def _multilabel_step(model, loss_head, g, cfg, data, batch, gen):
@@ -277,7 +284,7 @@ def _multilabel_prepare(g, cfg):
     Y = torch.zeros(g.count['image'], g.count['keyword'])
     Y[pos[0] - g.offset['image'], pos[1] - g.offset['keyword']] = 1
     return {'Y': Y, 'n': g.count['image']}
-_multilabel_step.prepare = _multilabel_prepare
+_STEPS = {'link': (_link_prepare, _link_step), 'multilabel': (_multilabel_prepare, _multilabel_step)}   # loss kind → (data, batch loss)
 
 # %% ../nbs/05_sage.ipynb #2efbba34
 def train_sage(g:FlatGraph, cfg:TrainConfig=TrainConfig(),
@@ -289,8 +296,8 @@ def train_sage(g:FlatGraph, cfg:TrainConfig=TrainConfig(),
     seed_everything(cfg.seed); gen, dev = torch.Generator().manual_seed(cfg.seed), get_device(device)
     model, loss_head, log = SAGE(g.x.shape[1], arch).to(dev), LinkLoss(cfg.loss, g.count['keyword']).to(dev), get_logger('mmkg.sage')
     opt = torch.optim.Adam([*model.parameters(), *loss_head.parameters()], lr=cfg.lr, weight_decay=cfg.weight_decay)
-    step = _multilabel_step if cfg.loss == 'multilabel' else _link_step
-    data = step.prepare(g, cfg)
+    prepare, step = _STEPS['multilabel' if cfg.loss == 'multilabel' else 'link']
+    data = prepare(g, cfg)
     hist, keeper = [], BestEpoch(model, cfg.patience)
     for epoch in progress(range(1, cfg.epochs + 1), desc='train SAGE'):
         model.train(); t0, losses = time.perf_counter(), []

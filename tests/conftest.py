@@ -35,7 +35,7 @@ def coco_two_splits(tmp_path, coco_mini) -> Path:
             if (im['id'] in test_ids) == is_test: (root / split / im['file_name']).symlink_to(coco_mini / 'val2017' / im['file_name'])
     return root
 
-SMOKE_RUN = '{seeds: [0, 1], methods: [cosine, scene], baselines: [linear-probe, knn], extra_methods: [linear-probe-caption], finetune: false, n_boot: 10}'
+SMOKE_RUN = '{seeds: [0, 1], reconnections: [cosine, scene], baselines: [linear-probe, knn], extra_methods: [linear-probe-caption], finetune: false, n_boot: 10}'
 
 @pytest.fixture(scope='session')
 def smoke_run(tmp_path_factory, worker_id) -> Path:

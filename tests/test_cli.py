@@ -10,7 +10,7 @@ from conftest import REPO
 
 
 MMKG = shutil.which('mmkg', path=str(Path(sys.executable).parent)) or 'mmkg'
-SMALL = {'n_images': 80, 'clip_pretrain_images': 80, 'sage_epochs': 2, 'finetune': False, 'n_boot': 50, 'methods': ['scene']}
+SMALL = {'n_images': 80, 'clip_pretrain_images': 80, 'sage_epochs': 2, 'finetune': False, 'n_boot': 50, 'reconnections': ['scene']}
 
 def mmkg(*args, cwd):
     return subprocess.run([MMKG, *args, '--no-progress'], capture_output=True, text=True, cwd=cwd)

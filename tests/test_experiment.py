@@ -72,7 +72,7 @@ def test_experiment_on_coco_mini(tmp_path, coco_mini, monkeypatch):
 def test_experiment_trains_and_tests_on_separate_coco_splits(tmp_path, coco_two_splits):
     "The literature's protocol: train (and validation, carved by seed) from one annotation file, test on another."
     out = run_experiment(tmp_path, dataset='coco', data_root=coco_two_splits, coco_split='trainmini', coco_test_split='testmini',
-                         seeds=[0, 1], methods=['scene'], baselines=['linear-probe'], finetune=False, search=False, n_boot=10)
+                         seeds=[0, 1], reconnections=['scene'], baselines=['linear-probe'], finetune=False, search=False, n_boot=10)
     per_seed = pd.read_csv(out / 'tables' / 'link_prediction_per_seed.csv')
     assert set(per_seed.images) == {6}                                   # every seed scores exactly the test file's 6 images
     graph = pd.read_csv(out / 'tables' / 'graph.csv')
@@ -107,7 +107,7 @@ def test_captionless_coco_in_images_layout_with_text_list_parameters(tmp_path, c
     root = tmp_path / 'coco'
     shutil.copytree(coco_mini / 'annotations', root / 'annotations'); shutil.copytree(coco_mini / 'val2017', root / 'images' / 'val2017')
     (root / 'annotations' / 'captions_val2017.json').unlink()
-    out = run_experiment(tmp_path, '-p', 'seeds', '[3, 4]', '-p', 'methods', '[scene]', '-p', 'baselines', '[ranking]',
+    out = run_experiment(tmp_path, '-p', 'seeds', '[3, 4]', '-p', 'reconnections', '[scene]', '-p', 'baselines', '[ranking]',
                          dataset='coco', data_root=root, finetune='false', n_boot=20)
     params = yaml.safe_load((out / 'params.yaml').read_text())
     assert params['seeds'] == [3, 4] and params['finetune'] is False           # text parameters, read as YAML

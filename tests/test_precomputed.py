@@ -25,7 +25,7 @@ def _clip_retrieval_folder(root, n=90, d=16, seed=0):
 def test_experiment_on_a_clip_retrieval_folder(tmp_path):
     "Bring your own embeddings: clip-retrieval's output read directly, with and without keyword vectors of its space."
     folder = _clip_retrieval_folder(tmp_path / 'embeddings')
-    common = dict(dataset='clip-retrieval', data_root=folder, keywords_sep='|', seeds=[0, 1], methods=['cosine', 'self'], baseline_epochs=2)
+    common = dict(dataset='clip-retrieval', data_root=folder, keywords_sep='|', seeds=[0, 1], reconnections=['cosine', 'self'], baseline_epochs=2)
     out = run_experiment(tmp_path / 'proto', **common)
     link = pd.read_csv(out / 'tables' / 'link_prediction.csv').set_index('method')
     assert link.index[0] == 'Keyword prototypes (supervised)' and 'CLIP (prompted)' not in link.index   # no text tower: no zero-shot row
@@ -56,7 +56,7 @@ def test_the_real_feature_benchmark_runs_with_same_input_references(tmp_path):
     """`dataset: coco-clip` — the built-in real CLIP features — runs end to end: every row says what it reads of a held-out
     image, the references read the scene when a graph method does, each graph method is compared with a reference of
     the same inputs chosen on validation, and the bundle serves its best method on validation with probabilities."""
-    out = run_experiment(tmp_path, dataset='coco-clip', seeds=[0, 1], methods=['scene'], baselines=['linear-probe', 'knn', 'cca'],
+    out = run_experiment(tmp_path, dataset='coco-clip', seeds=[0, 1], reconnections=['scene'], baselines=['linear-probe', 'knn', 'cca'],
                          sage_epochs=2, baseline_epochs=2, n_boot=10)
     link = pd.read_csv(out / 'tables' / 'link_prediction.csv').set_index('method')
     assert link.loc['Linear probe (+ scene)', 'inputs'] == 'image+scene' and link.loc['Linear probe', 'inputs'] == 'image'
@@ -91,7 +91,7 @@ def test_a_label_budget_and_the_relations_on_the_real_benchmark(tmp_path):
     """A label budget leaves the rest of the training side unlabelled (the run says how many); the transductive methods,
     the caption as a feature and as a node, and the MLP control run through papermill, and what each relation adds is tabled."""
     extra = ['linear-probe-caption', 'probe-correction-caption', 'mlp-correction', 'sage-correction-all', 'label-spreading']
-    out = run_experiment(tmp_path, dataset='coco-clip', seeds=[0, 1], fractions=[0.6, 0.2, 0.2], methods=[], baselines=['linear-probe', 'knn'],
+    out = run_experiment(tmp_path, dataset='coco-clip', seeds=[0, 1], fractions=[0.6, 0.2, 0.2], reconnections=[], baselines=['linear-probe', 'knn'],
                          label_budget=30, extra_methods=extra, baseline_epochs=2, n_boot=10, bundle=False, search=False)
     assert '- label budget: 30 labelled training images per seed; 270 unlabelled' in (out / 'summary.md').read_text()
     link = pd.read_csv(out / 'tables' / 'link_prediction.csv').set_index('method')

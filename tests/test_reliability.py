@@ -7,7 +7,7 @@ import yaml
 from conftest import REPO
 
 RUN = {'n_images': 240, 'clip_pretrain_images': 240, 'clip_epochs': 3, 'sage_epochs': 15, 'seeds': [0],
-       'methods': ['cosine', 'scene', 'self'], 'finetune': False, 'n_boot': 10,
+       'reconnections': ['cosine', 'scene', 'self'], 'finetune': False, 'n_boot': 10,
        # what these tests assert needs the cached stages (tiny CLIP, embeddings, SAGE) and the metrics, not every reference
        'baselines': ['linear-probe'], 'correct_smooth': False, 'blend': False, 'search': False, 'bundle': False}
 
@@ -54,7 +54,7 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_run(tmp_path):
     before = events(cache)
     computed = {(e['stage'], e['key']) for e in before if e['event'] == 'computed'}
     assert {'finetune', 'embed', 'sage'} <= {s for s, _ in computed}
-    assert len([e for e in before if e['stage'] == 'sage']) < len(RUN['methods'])
+    assert len([e for e in before if e['stage'] == 'sage']) < len(RUN['reconnections'])
 
     resumed = run(out, cache, **RUN)
     after = events(cache)[len(before):]
@@ -97,7 +97,7 @@ def test_run_summary_counts_skipped_items(tmp_path, coco_mini):
     root = tmp_path / 'coco'; shutil.copytree(coco_mini, root)
     files = sorted((root / 'val2017').glob('*.jpg'))
     files[0].unlink(); files[1].write_bytes(files[1].read_bytes()[:1500])
-    run(tmp_path / 'run', tmp_path / 'cache', **{**RUN, 'methods': ['cosine']}, dataset='coco', data_root=str(root), coco_split='val2017')
+    run(tmp_path / 'run', tmp_path / 'cache', **{**RUN, 'reconnections': ['cosine']}, dataset='coco', data_root=str(root), coco_split='val2017')
     line = next(l for l in (tmp_path / 'run' / 'summary.md').read_text().splitlines() if l.startswith('- skipped:'))
     assert '1 missing image file' in line and files[0].name in line
     assert '1 unreadable image' in line and files[1].name in line
