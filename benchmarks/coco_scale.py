@@ -50,7 +50,8 @@ def run(n:int):
     from mmkg.graph import GraphConfig, build_graph, flatten
     from mmkg.sage import SageConfig, TrainConfig, train_sage
     from mmkg.reconnect import ReconnectConfig, TrainedGraph, make_validator
-    from mmkg.evaluate import MethodScores, link_table
+    from mmkg.contract import MethodScores
+    from mmkg.evaluate import link_table
     torch.set_num_threads(os.cpu_count())
     ds, emb = synthetic(n); root = Path(tempfile.mkdtemp()); n_ann = coco_file(root, ds.labels)
     print(f'N={n:>7}  inputs: {n_ann:,} annotations, {ds.labels.nnz / n:.2f} keywords per image, device {a.device}, '

@@ -5,7 +5,7 @@
 # %% ../nbs/01_data.ipynb #78da5b20
 from __future__ import annotations
 import ast, contextlib, importlib.resources, io, json, os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Sequence
 
@@ -84,9 +84,9 @@ def _subset(self:Dataset, idx:Sequence[int], name:str|None=None) -> Dataset:
     caps = self.captions[remap[self.captions['image'].to_numpy()] >= 0]
     caps = caps.assign(image=remap[caps['image'].to_numpy()]).reset_index(drop=True)
     keep = remap[self.captions['image'].to_numpy()] >= 0
-    return Dataset(name or self.name, self.images.iloc[idx].reset_index(drop=True), self.keywords, self.scenes,
-                   self.labels[idx], caps, None if self.vectors is None else self.vectors[idx], self.skips,
-                   None if self.caption_vectors is None else self.caption_vectors[keep])
+    return replace(self, name=name or self.name, images=self.images.iloc[idx].reset_index(drop=True), labels=self.labels[idx], captions=caps,
+                   vectors=None if self.vectors is None else self.vectors[idx],
+                   caption_vectors=None if self.caption_vectors is None else self.caption_vectors[keep])
 Dataset.subset = _subset
 
 # %% ../nbs/01_data.ipynb #dae9b4a3
@@ -203,7 +203,7 @@ def load_coco(root:str|Path, # dataset root holding `annotations/` and `<split>/
     row_of = dict(zip(images['image_id'], range(len(images))))
     labels = _coco_labels(coco, row_of, {c['id']: j for j, c in enumerate(cats)}, skips, ann)
     captions = _coco_captions(root / 'annotations' / f'captions_{split}.json', row_of, set(coco.imgs), skips)
-    return Dataset(name or f'coco-{split}', images, keywords, scenes, labels, captions, None, skips)
+    return Dataset(name or f'coco-{split}', images, keywords, scenes, labels, captions=captions, skips=skips)
 
 # %% ../nbs/01_data.ipynb #6c9f522c
 def _coco_captions(path:Path, row_of:dict, listed:set, skips:Skips) -> pd.DataFrame:
@@ -597,8 +597,7 @@ def _split_fixed(ds:Dataset, f:np.ndarray, seed:int, group:bool|None) -> Split:
 # %% ../nbs/01_data.ipynb #1e6283f8
 def _drop_fixed(self:Dataset) -> Dataset:
     "The dataset without its fixed sides (a plain dataset to split)."
-    return Dataset(self.name, self.images.drop(columns='fixed'), self.keywords, self.scenes, self.labels, self.captions, self.vectors, self.skips,
-                   self.caption_vectors)
+    return replace(self, images=self.images.drop(columns='fixed'))
 Dataset.drop_fixed = _drop_fixed
 
 # %% ../nbs/01_data.ipynb #6bd5e98a
@@ -617,7 +616,7 @@ def load_coco_splits(root:str|Path, train_split:str='train2014', test_split:str=
     caps = pd.concat([a.captions, b.captions.assign(image=b.captions.image + len(a))], ignore_index=True)
     skips = Skips(); skips.update(a.skips); skips.update(b.skips)
     return Dataset(name or f'coco-{train_split}+{test_split}', images, a.keywords, scenes, sp.vstack([a.labels, b.labels]).tocsr(),
-                   caps, None, skips)
+                   captions=caps, skips=skips)
 
 # %% ../nbs/01_data.ipynb #dfe73d8b
 def load_karpathy(path:str|Path, # Karpathy's dataset_coco.json (or a file in its format)
@@ -645,7 +644,7 @@ def load_karpathy(path:str|Path, # Karpathy's dataset_coco.json (or a file in it
     images = pd.DataFrame({'image_id': ids.to_numpy(), 'path': paths.tolist(), 'scene': np.full(len(imgs), -1, np.int64), 'group': None})
     side = imgs['split'].replace({'restval': 'train'}).to_numpy()
     split = Split(*(np.flatnonzero(side == s) for s in ('train', 'val', 'test')))
-    return Dataset(name, images, [], [], sp.csr_matrix((len(images), 0), dtype=np.float32), captions, None, skips), split
+    return Dataset(name, images, [], [], sp.csr_matrix((len(images), 0), dtype=np.float32), captions=captions, skips=skips), split
 
 # %% ../nbs/01_data.ipynb #689e3380
 def outside_test_rows(ds:Dataset, fractions:Sequence[float], seeds:Sequence[int]) -> np.ndarray:

@@ -4,8 +4,7 @@
 
 # %% ../nbs/07_evaluate.ipynb #cd20df62
 from __future__ import annotations
-from dataclasses import dataclass, field
-from typing import Literal, Mapping, Sequence
+from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 import scipy.stats as st
@@ -14,29 +13,14 @@ import seaborn as sns
 from sklearn.manifold import TSNE
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_curve
 
+from .contract import MethodScores
 from .metrics import label_ranking_ap, literature_metrics, retrieval_metrics, retrieval_ranks, best_threshold, macro_ap, macro_auc, micro_auc, prf_at, threshold_sweep, topk_metrics, dense_labels
 
 # %% auto #0
-__all__ = ['LITERATURE_COLUMNS', 'MethodScores', 'link_table', 'literature_table', 'retrieval_table', 'ci95', 'summarise_seeds',
+__all__ = ['LITERATURE_COLUMNS', 'link_table', 'literature_table', 'retrieval_table', 'ci95', 'summarise_seeds',
            'paired_difference', 'best_on_validation', 'graph_vs_nongraph', 'column_auc', 'paired_bootstrap', 'plot_roc',
            'plot_score_hist', 'plot_pr', 'plot_threshold_sweep', 'plot_per_keyword', 'tsne_2d', 'plot_embedding_groups',
            'plot_embedding_map', 'plot_knob']
-
-# %% ../nbs/07_evaluate.ipynb #3aaa7df8
-@dataclass
-class MethodScores:
-    "One method's scores for one seed: test [V, K] and validation [V', K] image × keyword matrices, and what else it reports."
-    name: str                              # its row in every table
-    family: Literal['clip', 'baseline', 'graph']
-    test: np.ndarray
-    val: np.ndarray|None = None            # validation scores: thresholds are chosen on them
-    embeddings: tuple|None = None          # (test images [V, h], keywords [K, h]) in the method's space, when it has one
-    history: pd.DataFrame|None = None      # training history (epoch, loss, validation metrics)
-    extras: dict = field(default_factory=dict)   # anything else (e.g. pair accuracy, a model, the setting chosen)
-    inputs: str = 'image'                  # what it reads of a held-out image: 'image', or 'image+scene' (a scene label too)
-    val_score: float = float('nan')        # its validation `selection_score` (01a): what every "best" is chosen by
-    degenerate: str = ''                   # why its validation scores cannot rank ('' when they can, 01a `degenerate`): never selected
-    fallback: str = ''                     # a graph method whose validation chose its no-graph end: what it fell back to ('' when it used the graph)
 
 # %% ../nbs/07_evaluate.ipynb #70230352
 def link_table(records:Sequence[MethodScores], Y, Y_val=None) -> pd.DataFrame:

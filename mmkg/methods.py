@@ -19,9 +19,10 @@ from .finetune import FinetuneConfig, finetuned_clip
 from .graph import FlatGraph, GraphConfig, build_graph, flatten, keyword_prototypes
 from .sage import SAGE, SageConfig, TrainConfig, train_sage
 from .reconnect import ReconnectConfig, TrainedGraph, link_embeddings, make_validator, reconnect
-from .evaluate import MethodScores, paired_difference
+from .contract import METHODS, Method, MethodScores, get_method, register_method
+from .evaluate import paired_difference
 from .metrics import degenerate, macro_auc, selection_score
-from .references import Calibration, KNN_GRID, LinearProbe, PROBE_CS, blend_scores, knn_transfer, select_on_validation, with_caption, with_scene
+from .references import Blend, Calibration, KNN_GRID, LinearProbe, PROBE_CS, blend_scores, knn_transfer, select_on_validation, with_caption, with_scene
 from .baselines import BaselineConfig, Compatibility, pair_accuracy, train_baseline, training_pairs
 from .smooth import SMOOTH_GRID, SmoothConfig, correct_and_smooth, listening_knn_graph
 from .residual import CorrectionResult, ProbeCorrection, ResidualConfig, fit_correction
@@ -29,12 +30,12 @@ from .transductive import (SPREAD_GRID, SageCorrection, TransductiveConfig, corr
                                label_spreading, probe_logits)
 
 # %% auto #0
-__all__ = ['METHODS', 'ABLATION', 'RELATIONS', 'MethodSettings', 'SeedContext', 'seed_context', 'Method', 'register_method',
-           'get_method', 'score_methods', 'best_of', 'clip_prompted', 'clip_raw', 'clip_finetuned', 'linear_probe',
-           'knn_label_transfer', 'prototypes', 'sage_model', 'sage_scores', 'correct_smooth', 'out_of_fold_probe',
-           'probe_correction', 'spreading', 'correct_smooth_all', 'sage_correction_all', 'mlp_correction',
-           'graph_blend', 'knn_blend', 'linear_probe_scene', 'knn_scene', 'knn_blend_scene', 'linear_probe_caption',
-           'knn_caption', 'knn_blend_caption', 'ablate', 'relations_table']
+__all__ = ['ABLATION', 'RELATIONS', 'MethodSettings', 'SeedContext', 'seed_context', 'score_methods', 'best_of', 'clip_prompted',
+           'clip_raw', 'clip_finetuned', 'linear_probe', 'knn_label_transfer', 'prototypes', 'sage_model', 'SageFit',
+           'sage_scores', 'correct_smooth', 'out_of_fold_probe', 'probe_correction', 'spreading', 'correct_smooth_all',
+           'sage_correction_all', 'mlp_correction', 'BlendFit', 'graph_blend', 'knn_blend', 'linear_probe_scene',
+           'knn_scene', 'knn_blend_scene', 'linear_probe_caption', 'knn_caption', 'knn_blend_caption', 'ablate',
+           'relations_table']
 
 # %% ../nbs/09b_methods.ipynb #203e9f6e
 @dataclass(frozen=True)
@@ -179,38 +180,6 @@ def seed_context(seed:int, ds:Dataset, emb:Embeddings, emb_key:str, fractions:Se
     ctx.graph = ctx.training_graph(settings.graph); ctx.flat = flatten(ctx.graph)
     return ctx
 
-# %% ../nbs/09b_methods.ipynb #8b2b4281
-@dataclass(frozen=True)
-class Method:
-    "A registered method: its key, its row's name, its family, the function that scores one seed, and what it reads of a held-out image."
-    key: str
-    name: str
-    family: Literal['clip', 'baseline', 'graph']
-    score: Callable[[SeedContext], MethodScores]
-    inputs: str = 'image'          # 'image', 'image+scene' or 'image+caption' (a blend's record says its own)
-    score_kind: str = 'cosine'     # what its scores are: 'cosine', 'probability', 'vote share', …
-    bundle: Callable[[SeedContext, MethodScores], tuple[dict, dict]|None]|None = None   # (arrays, settings) it saves; None: nothing to save
-    tag: Callable|None = None      # (tagger, key, settings, X, scene, caption) -> scores [N, K] of new images; None: it cannot tag
-    embed: Callable|None = None    # (tagger, key, X, scene) -> unit embeddings [N, h] in its own space (SAGE)
-    @property
-    def taggable(self) -> bool: return self.tag is not None
-
-METHODS: dict[str, Method] = {}
-
-# %% ../nbs/09b_methods.ipynb #136b863a
-def register_method(key:str, name:str, family:Literal['clip', 'baseline', 'graph'], inputs:str='image', score_kind:str='cosine',
-                    bundle:Callable|None=None, tag:Callable|None=None, embed:Callable|None=None):
-    "Decorator: register `fn(ctx) -> MethodScores` as method `key`, shown as `name` (the record's name, family and inputs are set from here)."
-    def deco(fn):
-        METHODS[key] = Method(key, name, family, fn, inputs, score_kind, bundle, tag, embed); return fn
-    return deco
-
-# %% ../nbs/09b_methods.ipynb #1f01e5f3
-def get_method(key:str) -> Method:
-    "The registered method `key`; an unknown key is a `ConfigError` naming it and the known ones."
-    if key not in METHODS: raise ConfigError(f"unknown method {key!r} (registered: {', '.join(METHODS)})")
-    return METHODS[key]
-
 # %% ../nbs/09b_methods.ipynb #046d0763
 def score_methods(ctx:SeedContext, keys:Sequence[str]) -> list[MethodScores]:
     "Score every method in `keys` on one seed, in that order; each record carries its registry name, family, inputs, validation score, flag and seconds."
@@ -220,15 +189,15 @@ def score_methods(ctx:SeedContext, keys:Sequence[str]) -> list[MethodScores]:
         flag = degenerate(r.val) if r.val is not None else ''
         if flag: get_logger('mmkg.methods').warning(f'{m.name}, seed {ctx.seed}: validation scores {flag} — flagged, never selected')
         val = selection_score(ctx.Y_val, r.val) if r.val is not None else float('nan')
-        out.append(replace(r, name=m.name, family=m.family, inputs=r.extras.pop('inputs', m.inputs), val_score=val, degenerate=flag,
-                           extras={**r.extras, 'seconds': time.perf_counter() - t0}))
+        out.append(replace(r, name=m.name, family=m.family, inputs=r.inputs if r.inputs != 'image' else m.inputs, val_score=val, degenerate=flag,
+                           seconds=time.perf_counter() - t0))
         ctx.scored[m.key] = out[-1]
     return out
 
 # %% ../nbs/09b_methods.ipynb #9ec33358
-def best_of(records:Sequence[MethodScores], family:str, need:str|None=None) -> MethodScores|None:
-    "The first record of `family` (with `extras[need]`, if given) with the highest validation score, never a flagged one; or None."
-    rs = [r for r in records if r.family == family and not r.degenerate and np.isfinite(r.val_score) and (need is None or need in r.extras)]
+def best_of(records:Sequence[MethodScores], family:str, need:type|None=None) -> MethodScores|None:
+    "The first record of `family` (that fitted a `need`, e.g. a `SageFit`, if given) with the highest validation score, never a flagged one; or None."
+    rs = [r for r in records if r.family == family and not r.degenerate and np.isfinite(r.val_score) and (need is None or isinstance(r.fitted, need))]
     return max(rs, key=lambda r: r.val_score) if rs else None
 
 # %% ../nbs/09b_methods.ipynb #e1c282fa
@@ -260,11 +229,8 @@ def _baseline(key:str, ctx:SeedContext) -> MethodScores:
     "Train baseline `key` on the seed's training links; score the test and validation images."
     X, K, te, va = ctx.X, ctx.K, ctx.split.test, ctx.split.val
     r = train_baseline(key, ctx.pairs, X[va], ctx.Y_val, replace(ctx.settings.baseline, seed=ctx.seed))
-    extras = {}
-    if isinstance(r.model, Compatibility):   # the compatibility model: its pair accuracy and image embedding (a figure)
-        extras |= {'pair_accuracy': pair_accuracy(r.model, X[te], K, ctx.Y, ctx.scene[te], seed=ctx.seed),
-                   'image_embedding': r.model.embed_images(X[te])}
-    return MethodScores('', 'baseline', r.model.scores(X[te], K), r.model.scores(X[va], K), history=r.history, extras=extras)
+    pa = pair_accuracy(r.model, X[te], K, ctx.Y, ctx.scene[te], seed=ctx.seed) if isinstance(r.model, Compatibility) else float('nan')
+    return MethodScores('', 'baseline', r.model.scores(X[te], K), r.model.scores(X[va], K), history=r.history, fitted=r.model, pair_accuracy=pa)
 
 for _key, _name in (('ranking', 'Ranking projection'), ('cca', 'CCA'), ('cca-layer', 'CCA layer + ranking'),
                     ('compat-euclid', 'Compat (euclid)'), ('compat-inner', 'Compat (inner)')):
@@ -273,7 +239,7 @@ for _key, _name in (('ranking', 'Ranking projection'), ('cca', 'CCA'), ('cca-lay
 # %% ../nbs/09b_methods.ipynb #3f532861
 def _probe(ctx:SeedContext, inputs:str) -> MethodScores:
     _, C, hist = ctx.probe_for(inputs)
-    return MethodScores('', 'baseline', ctx.probe_scores('test', inputs), ctx.probe_scores('val', inputs), history=hist, extras={'setting': f'C={C:g}'})
+    return MethodScores('', 'baseline', ctx.probe_scores('test', inputs), ctx.probe_scores('val', inputs), history=hist, setting=f'C={C:g}')
 
 def _tag_probe(tg, key:str, m:dict, X, scene=None, caption=None) -> np.ndarray:
     "New images scored by the bundled probe on the method's inputs (every fitted probe is bundled: blends read them too)."
@@ -286,7 +252,7 @@ def linear_probe(ctx:SeedContext) -> MethodScores: return _probe(ctx, 'image')
 def _knn(ctx:SeedContext, inputs:str) -> MethodScores:
     best, hist = ctx.knn_for(inputs)
     return MethodScores('', 'baseline', ctx.knn_scores('test', inputs), ctx.knn_scores('val', inputs), history=hist,
-                        extras={'setting': f'k={best[0]}, T={best[1]}'})
+                        setting=f'k={best[0]}, T={best[1]}')
 
 def _tag_knn(tg, key:str, m:dict, X, scene=None, caption=None) -> np.ndarray: return tg.knn(X, scene, m['inputs'], caption)   # the bundled training images
 
@@ -319,6 +285,14 @@ def sage_model(ctx:SeedContext, rc:ReconnectConfig, flat:FlatGraph|None=None, # 
     return m, res.value
 
 # %% ../nbs/09b_methods.ipynb #e82ba355
+@dataclass
+class SageFit:
+    "What a SAGE method fitted: its model, the reconnection its held-out images use, the one it was trained as, its validation macro AUC."
+    model: SAGE
+    reconnect: ReconnectConfig
+    trained_as: str
+    val_macro_auc: float
+
 def sage_scores(ctx:SeedContext, method:str, train:TrainConfig|None=None, graph:GraphConfig|None=None) -> MethodScores:
     "SAGE with reconnection `method`: held-out images attached to the training graph, scored by full-neighbour inference."
     rc, X, sc, split = ReconnectConfig(method=method), ctx.X, ctx.scene, ctx.split
@@ -331,11 +305,11 @@ def sage_scores(ctx:SeedContext, method:str, train:TrainConfig|None=None, graph:
     val = (vi @ vk.T).numpy()
     val_auc = macro_auc(ctx.Y_val, val)[0] if shared else rec['best']['val_macro_auc']   # under this method's own reconnection
     return MethodScores('', 'graph', (zi @ zk.T).numpy(), val, (zi.numpy(), zk.numpy()), rec['history'],
-                        {'val_macro_auc': val_auc, 'model': model, 'reconnect': rc, 'skips': att.skips, 'trained_as': shared or method})
+                        fitted=SageFit(model, rc, shared or method, val_auc), skips=att.skips)
 
 def _bundle_sage(ctx:SeedContext, r:MethodScores) -> tuple[dict, dict]:
     "A SAGE model's weights, its reconnection and architecture (the training graph is bundled once for every SAGE method)."
-    return dict(r.extras['model'].state_dict()), {'reconnect': r.extras['reconnect'].to_dict(), 'arch': ctx.settings.sage.to_dict()}
+    return dict(r.fitted.model.state_dict()), {'reconnect': r.fitted.reconnect.to_dict(), 'arch': ctx.settings.sage.to_dict()}
 
 def _trained_graph(tg, key:str) -> TrainedGraph:
     "The bundled SAGE model `key` on the bundled training graph, built once per tagger."
@@ -362,7 +336,7 @@ def _tag_correct_smooth(tg, key:str, m:dict, X, scene=None, caption=None) -> np.
     return correct_and_smooth(tg.models['cs_train'], tg.T['train.labels'], p.predict(X), Xtr, X, SmoothConfig(**m['smooth']))
 
 @register_method('correct-smooth', 'Correct & Smooth (probe)', 'graph', score_kind='smoothed probability',
-                 bundle=lambda ctx, r: ({}, {'smooth': r.extras['setting'].to_dict()}), tag=_tag_correct_smooth)
+                 bundle=lambda ctx, r: ({}, {'smooth': r.setting.to_dict()}), tag=_tag_correct_smooth)
 def correct_smooth(ctx:SeedContext) -> MethodScores:
     (probe, _, _), X, s = ctx.probe, ctx.emb.image, ctx.split
     Z = {side: probe.predict(X[s[side]]) for side in ('train', 'val', 'test')}   # the base predictions, once
@@ -371,7 +345,7 @@ def correct_smooth(ctx:SeedContext) -> MethodScores:
         if not cfg.is_base and (cfg.k, side) not in graphs: graphs[cfg.k, side] = listening_knn_graph(X[s.train], X[s[side]], cfg.k)
         return correct_and_smooth(Z['train'], ctx.ds.labels[s.train], Z[side], X[s.train], X[s[side]], cfg, graphs.get((cfg.k, side)))
     best, hist = select_on_validation(lambda cfg: run(cfg, 'val'), SMOOTH_GRID, ctx.Y_val)
-    return MethodScores('', 'graph', run(best, 'test'), run(best, 'val'), history=hist, extras={'setting': best},
+    return MethodScores('', 'graph', run(best, 'test'), run(best, 'val'), history=hist, setting=best,
                         fallback='linear probe' if best.is_base else '')   # the grid's no-graph end won on validation
 
 # %% ../nbs/09b_methods.ipynb #7172594d
@@ -395,12 +369,12 @@ def probe_correction(ctx:SeedContext, cooccurrence:bool=True, inputs:str='image'
     score = lambda k: res.scores(X[s[k]], ctx.probe_scores(k, inputs), T=side(T, k), s=side(S, k))
     probe = 'linear probe' if inputs == 'image' else f'linear probe ({inputs})'
     return MethodScores('', 'graph', score('test'), score('val'), history=res.history,
-                        extras={'setting': f'epoch {res.epoch}', 'correction': res, 'inputs': inputs},
+                        setting=f'epoch {res.epoch}', fitted=res, inputs=inputs,
                         fallback=probe if res.epoch == 0 else '')
 
 def _bundle_correction(ctx:SeedContext, r:MethodScores) -> tuple[dict, dict]:
     "The correction's weights and the out-of-fold probabilities new images' neighbours carry."
-    c = r.extras['correction']
+    c = r.fitted
     return dict(c.model.state_dict()) | {'train_p': c.train[2]}, {'correction': c.cfg.to_dict(), 'epoch': c.epoch}
 
 def _tag_correction(tg, key:str, m:dict, X, scene=None, caption=None) -> np.ndarray:
@@ -433,7 +407,7 @@ def spreading(ctx:SeedContext) -> MethodScores:
     run = lambda cfg: label_spreading(ctx.image_graph(cfg.k)[1], s.train, Ytr, cfg.alpha, cfg.iterations)
     best, hist = select_on_validation(lambda cfg: run(cfg)[s.val], SPREAD_GRID, ctx.Y_val)
     F = run(best)
-    return MethodScores('', 'graph', F[s.test], F[s.val], history=hist, extras={'setting': f'k={best.k}, α={best.alpha:g}'})
+    return MethodScores('', 'graph', F[s.test], F[s.val], history=hist, setting=f'k={best.k}, α={best.alpha:g}')
 
 @register_method('correct-smooth-all', 'Correct & Smooth (probe, all images)', 'graph', score_kind='smoothed probability')
 def correct_smooth_all(ctx:SeedContext) -> MethodScores:
@@ -441,7 +415,7 @@ def correct_smooth_all(ctx:SeedContext) -> MethodScores:
     run = lambda cfg: correct_and_smooth_all(ctx.probe_everywhere, s.train, Ytr, ctx.image_graph(cfg.k)[0], cfg)
     best, hist = select_on_validation(lambda cfg: run(cfg)[s.val], SMOOTH_GRID, ctx.Y_val)
     F = run(best)
-    return MethodScores('', 'graph', F[s.test], F[s.val], history=hist, extras={'setting': best}, fallback='linear probe' if best.is_base else '')
+    return MethodScores('', 'graph', F[s.test], F[s.val], history=hist, setting=best, fallback='linear probe' if best.is_base else '')
 
 def _fit_correction_all(ctx:SeedContext, cfg:TransductiveConfig, edges:torch.Tensor):
     "The GraphSAGE correction of the image probe over `edges` among every image (none: an MLP), trained on the labelled images."
@@ -454,7 +428,7 @@ def sage_correction_all(ctx:SeedContext) -> MethodScores:
     s, cfg = ctx.split, TransductiveConfig(seed=ctx.seed)
     res = _fit_correction_all(ctx, cfg, ctx.image_graph(cfg.k)[0])
     return MethodScores('', 'graph', res.scores[s.test], res.scores[s.val], history=res.history,
-                        extras={'setting': f'epoch {res.epoch}'}, fallback='linear probe' if res.epoch == 0 else '')
+                        setting=f'epoch {res.epoch}', fallback='linear probe' if res.epoch == 0 else '')
 
 _NO_EDGES = torch.zeros((2, 0), dtype=torch.long)
 
@@ -467,30 +441,36 @@ def _tag_mlp_correction(tg, key:str, m:dict, X, scene=None, caption=None) -> np.
     with torch.no_grad(): return torch.sigmoid(tg.models[key](probe_logits(tg.probe().predict(X)), torch.as_tensor(X), _NO_EDGES)).numpy()
 
 @register_method('mlp-correction', 'MLP correction of the probe (no graph)', 'baseline', score_kind='probability', tag=_tag_mlp_correction,
-                 bundle=lambda ctx, r: (dict(r.extras['mlp'].state_dict()), {'transductive': r.extras['config'].to_dict(), 'n_features': ctx.emb.image.shape[1]}))
+                 bundle=lambda ctx, r: (dict(r.fitted.model.state_dict()), {'transductive': r.fitted.cfg.to_dict(), 'n_features': ctx.emb.image.shape[1]}))
 def mlp_correction(ctx:SeedContext) -> MethodScores:
     "The GraphSAGE correction with no edges (each layer reads its own image only): what the graph adds is the difference; it can tag new images."
     s, cfg = ctx.split, TransductiveConfig(seed=ctx.seed)
     res = _fit_correction_all(ctx, cfg, _NO_EDGES)
     return MethodScores('', 'baseline', res.scores[s.test], res.scores[s.val], history=res.history,
-                        extras={'setting': f'epoch {res.epoch}', 'mlp': res.model, 'config': cfg})
+                        setting=f'epoch {res.epoch}', fitted=res)
 
 # %% ../nbs/09b_methods.ipynb #8af1350e
+@dataclass
+class BlendFit:
+    "What a blend fitted: the blend (weight, calibrations) and the key of the method it mixes with the probe."
+    blend: Blend
+    of: str
+
 def _blend(ctx:SeedContext, a:MethodScores|tuple, name:str, family:str, of:str, inputs:str='image') -> MethodScores:
     "`a` (a record or (validation, test) scores of method `of`) blended with this seed's linear probe on the same `inputs`."
     a_scores = (a.val, a.test) if isinstance(a, MethodScores) else a
     b = blend_scores(a_scores, (ctx.probe_scores('val', inputs), ctx.probe_scores('test', inputs)), ctx.Y_val)
     probe = 'probe' if inputs == 'image' else f'probe ({inputs})'
     return MethodScores('', family, b.test, b.val, history=b.history,
-                        extras={'setting': f'{b.weight:g} × {name} + {1 - b.weight:g} × {probe}', 'blend': b, 'of': of, 'inputs': inputs},
+                        setting=f'{b.weight:g} × {name} + {1 - b.weight:g} × {probe}', fitted=BlendFit(b, of), inputs=inputs,
                         fallback=f'linear {probe}' if family == 'graph' and b.weight == 0 else '')   # a graph blend whose graph part got weight 0
 
 # %% ../nbs/09b_methods.ipynb #0d9a00ac
 def _bundle_blend(ctx:SeedContext, r:MethodScores) -> tuple[dict, dict]|None:
     "The blend's weight, its part and both calibrations; None (not bundled) when its part cannot tag new images."
-    b = r.extras['blend']
-    if not get_method(r.extras['of']).taggable: return None
-    return {}, {'weight': b.weight, 'of': r.extras['of'], 'cal_a': vars(b.cal_a), 'cal_probe': vars(b.cal_b)}
+    b, of = r.fitted.blend, r.fitted.of
+    if not get_method(of).taggable: return None
+    return {}, {'weight': b.weight, 'of': of, 'cal_a': vars(b.cal_a), 'cal_probe': vars(b.cal_b)}
 
 def _tag_blend(tg, key:str, m:dict, X, scene=None, caption=None) -> np.ndarray:
     "The part (bundled as a method, or only inside this blend) and the probe on the same inputs, calibrated and mixed."

@@ -13,7 +13,7 @@ import yaml
 
 from .core import Config, ConfigError, type_ok, require
 from .data import check_fractions
-from .methods import METHODS
+from .methods import METHODS   # the registry, with every built-in method registered
 
 # %% auto #0
 __all__ = ['RENAMED', 'PATH_FIELDS', 'ExperimentConfig', 'renamed_error', 'repo_root', 'portable_path']

@@ -25,11 +25,12 @@ from .graph import GraphConfig, graph_summary, plot_degrees
 from .sage import SageConfig, TrainConfig, embed_graph, plot_sage_history
 from .reconnect import ReconnectConfig, TrainedGraph, link_embeddings, reconnect
 from .baselines import BaselineConfig
-from .evaluate import (LITERATURE_COLUMNS, MethodScores, best_on_validation, graph_vs_nongraph, link_table, literature_table, paired_bootstrap,
+from .contract import METHODS, MethodScores
+from .evaluate import (LITERATURE_COLUMNS, best_on_validation, graph_vs_nongraph, link_table, literature_table, paired_bootstrap,
                            paired_difference, plot_embedding_groups, plot_embedding_map, plot_per_keyword, plot_pr, plot_roc, plot_score_hist,
                            plot_threshold_sweep, retrieval_table, summarise_seeds)
 from .search import ImageSearch, SearchConfig, caption_queries, evaluate_search, sage_text_encoder
-from .methods import METHODS, MethodSettings, ablate, best_of, relations_table, score_methods, seed_context
+from .methods import MethodSettings, SageFit, ablate, best_of, relations_table, score_methods, seed_context
 from .tag import Tagger, save_bundle
 from .params import ExperimentConfig, portable_path
 
@@ -174,8 +175,9 @@ def _run_seeds(self:Run) -> list[list[MethodScores]]:
         seed_everything(seed)
         with self.timed('graph'): ctx = seed_context(seed, ds, emb, self.emb_key, self.cfg.fractions, self.settings, self.cache)
         self.contexts.append(ctx); self.records.append(score_methods(ctx, self.method_keys))
-        for r in self.records[-1]: self.timings[f'{r.family} methods'] = self.timings.get(f'{r.family} methods', 0) + r.extras['seconds']
-    for r in self.records[0]: self.skips.update(r.extras.get('skips', Skips()))   # e.g. held-out images without a scene
+        for r in self.records[-1]: self.timings[f'{r.family} methods'] = self.timings.get(f'{r.family} methods', 0) + r.seconds
+    for r in self.records[0]:
+        if r.skips is not None: self.skips.update(r.skips)   # e.g. held-out images without a scene
     return self.records
 Run.run_seeds = _run_seeds
 
@@ -198,7 +200,7 @@ def _shared_models(self:Run) -> pd.DataFrame:
     X, scene, cross = self.emb.image, np.asarray(self.emb.image_scene), []
     with self.timed('evaluate'):
         for c, rs in zip(self.contexts, recs):
-            models = {r.extras['trained_as']: r.extras['model'] for r in rs if 'trained_as' in r.extras}
+            models = {r.fitted.trained_as: r.fitted.model for r in rs if isinstance(r.fitted, SageFit)}
             for trained, model in models.items():
                 for m in rcs:
                     S = TrainedGraph(model, c.flat, ReconnectConfig(method=m)).scores(torch.as_tensor(X[c.split.val]), scene[c.split.val])
@@ -230,7 +232,7 @@ def _link_tables(self:Run) -> pd.DataFrame:
     with self.timed('evaluate'):
         per_seed = pd.concat([link_table(rs, c.Y, c.Y_val).assign(seed=c.seed) for c, rs in seeded], ignore_index=True)
         literature = pd.concat([literature_table(rs, c.Y, c.Y_val).assign(seed=c.seed) for c, rs in seeded], ignore_index=True)
-        pair_acc = {(c.seed, r.name): r.extras['pair_accuracy'] for c, rs in seeded for r in rs if 'pair_accuracy' in r.extras}
+        pair_acc = {(c.seed, r.name): r.pair_accuracy for c, rs in seeded for r in rs if not np.isnan(r.pair_accuracy)}
         if pair_acc: per_seed['pair_accuracy'] = [pair_acc.get((s, m), np.nan) for s, m in zip(per_seed.seed, per_seed.method)]
         retrieval = pd.concat([retrieval_table(rs, c.Y, _caption_retrieval(self, c)).assign(seed=c.seed) for c, rs in seeded], ignore_index=True)
         self.boot = pd.DataFrame([row for c, rs in seeded for row in _bootstrap_rows(self, c, rs)])
@@ -251,7 +253,7 @@ def _comparisons(self:Run) -> pd.DataFrame:
     summary, per_seed, several = self.need('summary_table', 'link_tables'), self.per_seed, len(self.cfg.seeds) > 1
     first = {r.name: r for r in self.records[0]}; self.family_of = family_of = {n: r.family for n, r in first.items()}
     graph_rows = [m for m in summary.method if family_of[m] == 'graph']
-    self.best_sage = best_on_validation(summary, [m for m in graph_rows if 'model' in first[m].extras])   # the figures need a SAGE model
+    self.best_sage = best_on_validation(summary, [m for m in graph_rows if isinstance(first[m].fitted, SageFit)])   # the figures need a SAGE model
     save = lambda df, name: self.save_table(df, name) if len(df) else df
     self.diffs = save(pd.DataFrame([paired_difference(per_seed, m, self.reference) for m in graph_rows]) if several and graph_rows else pd.DataFrame(), 'sage_minus_clip')
     self.best_base = best_on_validation(summary, [m for m in summary.method if family_of[m] == 'baseline'])   # the strongest related-work baseline
@@ -311,7 +313,7 @@ def _figures(self:Run):
     self.save_figure(plot_degrees(ctx0.graph), 'graph_degrees')
     if 'Compat (euclid)' in first:   # the compatibility seed's figure: item (image) embeddings E₁x by scene
         names = np.asarray(list(self.emb.scene_names) + ['(none)'], object)[np.asarray(self.emb.image_scene)[ctx0.split.test]]
-        self.save_figure(plot_embedding_groups(first['Compat (euclid)'].extras['image_embedding'], names,
+        self.save_figure(plot_embedding_groups(first['Compat (euclid)'].fitted.embed_images(torch.as_tensor(self.emb.image[ctx0.split.test])), names,
                                                f'Compat (euclid): test images E₁x by scene, seed {seed0}', seed0), 'compat_embedding')
     compare = [k for k in (ref, 'CLIP (fine-tuned)', best) if k in scores0]
     chosen = {k: best_threshold(threshold_sweep(ctx0.Y_val, first[k].val)) for k in compare}
@@ -346,7 +348,7 @@ def _text_search(self:Run) -> pd.DataFrame:
             qs, docs, truth = caption_queries(ds.captions, c.split.test)
             if not len(qs): continue
             ev = [evaluate_search(ImageSearch(X[c.split.test], docs, ds.keywords, K, encode, space='CLIP'), qs, truth)]
-            if best := best_of(rs, 'graph', need='model'):   # a SAGE space to search in
+            if best := best_of(rs, 'graph', need=SageFit):   # a SAGE space to search in
                 zi, zk = best.embeddings
                 ev.append(evaluate_search(ImageSearch(zi, docs, ds.keywords, zk, sage_text_encoder(encode, K, zk), space=best.name), qs, truth, ('vector', 'rrf', 'weighted')))
             rows.append(pd.concat(ev).assign(seed=c.seed))
@@ -359,11 +361,11 @@ Run.text_search = _text_search
 # %% ../nbs/09e_run.ipynb #8a1aa1e5
 def _search_index(self:Run) -> Path|None:
     "The app's search artefacts (search/): the gallery in CLIP space and in the best SAGE space of the first seed."
-    best0 = best_of(self.need('records', 'run_seeds')[0], 'graph', need='model')
+    best0 = best_of(self.need('records', 'run_seeds')[0], 'graph', need=SageFit)
     if not (self.search and best0): return None
     ds, emb, ctx0, root = self.ds, self.emb, self.contexts[0], self.out / 'search'
     with self.timed('search'):
-        model0, rc0, fg0, split0 = best0.extras['model'], best0.extras['reconnect'], ctx0.flat, ctx0.split
+        model0, rc0, fg0, split0 = best0.fitted.model, best0.fitted.reconnect, ctx0.flat, ctx0.split
         rest, scene = np.concatenate([split0.val, split0.test]), np.asarray(emb.image_scene)
         z_rest, zk0 = link_embeddings(model0, reconnect(fg0, torch.as_tensor(emb.image[rest]), rc0, scene[rest]))
         z_all = np.zeros((len(ds), z_rest.shape[1]), np.float32); z_all[rest] = z_rest.numpy()

@@ -19,7 +19,8 @@ from .data import DataError
 from .metrics import best_threshold, dense_labels, threshold_sweep
 from .embed import Clip, embed_images, embed_texts, load_clip, zero_shot_scenes
 from .references import LinearProbe, knn_transfer, with_caption, with_scene
-from .methods import METHODS, Method, SeedContext, get_method
+from .contract import METHODS, Method, get_method
+from .methods import SeedContext
 
 # %% auto #0
 __all__ = ['BUNDLE_FORMAT', 'IMAGE_SUFFIXES', 'taggable', 'BundleError', 'save_bundle', 'Tags', 'Tagger', 'image_table',
@@ -168,111 +169,141 @@ class Tagger:
         "Unit CLIP vectors [N, d] of image files and a readable mask [N] (unreadable files named and counted in `skips`)."
         return embed_images(self.clip, list(paths), batch_size, skips=skips)
 
-    def needs_caption(self, name:str='best') -> bool:
-        "Whether the method reads each image's caption (itself or, for a blend, its component)."
-        return self.meta['methods'][self.method(name)]['inputs'] == 'image+caption'
-    def best_for(self, captions:bool) -> str:
-        "The best bundled method on validation for images with captions, or without (the best that reads none)."
-        key = self.best if captions else self.meta.get('best_without_caption')
-        if key is None: raise BundleError(f"every method of the bundle {self.folder} reads each image's caption: give captions (a CSV's caption column)")
-        return key
-    def caption_vectors(self, texts:Sequence) -> np.ndarray:
-        "Unit caption vectors [N, d] of caption texts, by the run's CLIP text tower ('' or None: no caption, zeros — as a training image without one)."
-        texts = ['' if t is None or (isinstance(t, float) and np.isnan(t)) else str(t) for t in texts]
-        has, C = np.array([t != '' for t in texts], bool), np.zeros((len(texts), self.T['train.x'].shape[1]), np.float32)
-        if has.any(): C[has] = embed_texts(self.clip, [t for t in texts if t])
-        return C
 
-    def needs_scene(self, name:str='best') -> bool:
-        "Whether the method attaches images by their scene (itself or, for a blend, its component)."
-        return self.meta['methods'][self.method(name)]['inputs'] == 'image+scene'   # a blend's inputs include its part's
+# %% ../nbs/09d_tag.ipynb #ff174d3c
+def _needs_caption(self:Tagger, name:str='best') -> bool:
+    "Whether the method reads each image's caption (itself or, for a blend, its component)."
+    return self.meta['methods'][self.method(name)]['inputs'] == 'image+caption'
+Tagger.needs_caption = _needs_caption
 
-    def scene_indices(self, X:np.ndarray, names:Sequence|None=None) -> tuple[np.ndarray, list[str]]:
-        "Scene index of each image: its given scene name, else zero-shot (most similar scene vector); and where each came from."
-        names = [None] * len(X) if names is None else [None if n is None or (isinstance(n, float) and np.isnan(n)) or n == '' else str(n) for n in names]
-        pos = {n: i for i, n in enumerate(self.scene_names)}
-        bad = next((n for n in names if n is not None and n not in pos), None)
-        if bad is not None: raise BundleError(f"scene {bad!r} is not one of the run's scenes ({', '.join(self.scene_names)})")
-        given = np.array([n is not None for n in names], bool)
-        idx = np.full(len(X), -1, np.int64); idx[given] = [pos[n] for n in names if n is not None]
-        if (~given).any(): idx[~given] = zero_shot_scenes(np.asarray(X, np.float32)[~given], self.T['scenes'])
-        return idx, np.where(given, 'given', 'zero-shot').tolist()
+def _best_for(self:Tagger, captions:bool) -> str:
+    "The best bundled method on validation for images with captions, or without (the best that reads none)."
+    key = self.best if captions else self.meta.get('best_without_caption')
+    if key is None: raise BundleError(f"every method of the bundle {self.folder} reads each image's caption: give captions (a CSV's caption column)")
+    return key
+Tagger.best_for = _best_for
 
-    # what the registry's `tag` functions read of the bundle, shared by methods: features, the probes, kNN transfer
-    def features(self, X:np.ndarray, scene:np.ndarray|None, inputs:str, caption:np.ndarray|None=None) -> np.ndarray:
-        "What a reference reads of images with vectors X (and scene indices, caption vectors): as `SeedContext.features`."
-        if inputs == 'image': return X
-        if inputs == 'image+scene': return with_scene(X, scene, len(self.scene_names))
-        if caption is None: raise BundleError(f"inputs {inputs!r} read each image's caption: none was given")
-        return with_caption(X, caption)
-    def probe(self, inputs:str='image') -> LinearProbe:
-        "The run's linear probe on `inputs`, from the bundle (built once)."
-        pre = _PREFIX[inputs]
-        if f'probe{pre}' not in self.models:
-            self.models[f'probe{pre}'] = LinearProbe.from_state({k: self.T[f'probe{pre}.{k}'] for k in ('coef', 'intercept', 'prior', 'fit_cols')})
-        return self.models[f'probe{pre}']
-    def knn(self, X, scene=None, inputs:str='image', caption=None) -> np.ndarray:
-        "kNN transfer from the bundled training images, at the run's setting for `inputs`."
-        F_train = self.features(self.T['train.x'], self.T['train.scene'], inputs, self.T.get('train.caption'))
-        return knn_transfer(F_train, self.T['train.labels'], self.features(X, scene, inputs, caption), *self.meta[f'knn{_PREFIX[inputs]}'])
-    def registered(self, key:str) -> Method:
-        "The registry entry of bundled method `key` (its module imported first, when it was registered outside the package)."
-        mod = self.meta['methods'][key].get('module', '')
-        if key not in METHODS and mod and mod != '__main__': importlib.import_module(mod)
-        if key not in METHODS: raise BundleError(f"method {key!r} of the bundle {self.folder} is not registered here (registered in module {mod!r})")
-        return METHODS[key]
+def _caption_vectors(self:Tagger, texts:Sequence) -> np.ndarray:
+    "Unit caption vectors [N, d] of caption texts, by the run's CLIP text tower ('' or None: no caption, zeros — as a training image without one)."
+    texts = ['' if t is None or (isinstance(t, float) and np.isnan(t)) else str(t) for t in texts]
+    has, C = np.array([t != '' for t in texts], bool), np.zeros((len(texts), self.T['train.x'].shape[1]), np.float32)
+    if has.any(): C[has] = embed_texts(self.clip, [t for t in texts if t])
+    return C
 
-    def scores(self, name:str, X:np.ndarray, scene:np.ndarray|None=None, caption:np.ndarray|None=None) -> np.ndarray:
-        "Scores [N, K] of images with vectors `X` (and scene indices, caption vectors, where the method reads them) by method `name`."
-        key = self.method(name)
-        if caption is None and self.needs_caption(key): raise _no_caption(key)
-        return self.registered(key).tag(self, key, self.meta['methods'][key], np.ascontiguousarray(X, np.float32), scene, caption)
+Tagger.caption_vectors = _caption_vectors
 
-    def embeddings(self, name:str, X:np.ndarray, scene:np.ndarray|None=None) -> np.ndarray:
-        "Unit embeddings [N, h] of images in the space of a method that has one (a SAGE method: the run's SAGE search space)."
-        key = self.method(name); m = self.registered(key)
-        if m.embed is None: raise BundleError(f'method {key!r} has no embedding space of its own (a SAGE method has)')
-        return m.embed(self, key, np.asarray(X, np.float32), scene)
+def _needs_scene(self:Tagger, name:str='best') -> bool:
+    "Whether the method attaches images by their scene (itself or, for a blend, its component)."
+    return self.meta['methods'][self.method(name)]['inputs'] == 'image+scene'   # a blend's inputs include its part's
 
-    def tag_vectors(self, X:np.ndarray, method:str='best', scenes:Sequence|None=None, paths:Sequence[str]|None=None,
-                    captions:np.ndarray|Sequence[str]|None=None, # caption vectors [N, d] or texts (embedded by the run's CLIP); '' : none
-                   ) -> Tags:
-        "Tags of images given by their vectors in the run's space (`scenes`: a scene name per image, or None for zero-shot)."
-        key, t0 = (self.best_for(captions is not None) if method == 'best' else self.method(method)), time.perf_counter()
-        if len(X) == 0: return Tags([], np.zeros((0, len(self.keywords)), np.float32), self.keywords, key, self.meta['methods'][key]['name'],
-                                    self.threshold(key), [], [], self.meta['methods'][key]['scores'])
-        sc, src = self.scene_indices(X, scenes) if self.needs_scene(key) else (None, [''] * len(X))
-        C = None if captions is None or not self.needs_caption(key) else (
-            np.asarray(captions, np.float32) if isinstance(captions, np.ndarray) and captions.dtype != object else self.caption_vectors(captions))
-        S = self.scores(key, X, sc, C)
-        names = np.asarray(self.scene_names + [''], object)[sc if sc is not None else np.full(len(X), -1)]
-        m = self.meta['methods'][key]
-        return Tags(list(paths) if paths is not None else [str(i) for i in range(len(X))], S, self.keywords, key, m['name'], m['threshold'],
-                    names.tolist(), src, m['scores'], seconds={'score': time.perf_counter() - t0})
+Tagger.needs_scene = _needs_scene
 
-    def tag(self, images:Sequence[str]|pd.DataFrame, method:str='best', scenes:Sequence|None=None, batch_size:int=64) -> Tags:
-        "Tags of image files (paths, or an `image_table`): embedded in batches, unreadable files counted and left out."
-        table = images if isinstance(images, pd.DataFrame) else pd.DataFrame({'path': list(map(str, images)), 'scene': scenes if scenes is not None else None})
-        caps = table.caption.fillna('').astype(str).to_numpy() if 'caption' in table and (table.caption.fillna('') != '').any() else None
-        method, skips, t0 = (self.best_for(caps is not None) if method == 'best' else self.method(method)), Skips(), time.perf_counter()   # a bad name fails before any work
-        if caps is None and self.needs_caption(method): raise _no_caption(method)   # before any work
-        X, ok = self.embed(table.path.tolist(), batch_size, skips)
-        t_embed = time.perf_counter() - t0
-        sc = table.scene.to_numpy()[ok] if 'scene' in table else None
-        tags = self.tag_vectors(X[ok], method, sc, table.path.to_numpy()[ok].tolist(), None if caps is None else caps[ok].tolist())
-        tags.skips, tags.seconds = skips, {'embed': t_embed, **tags.seconds}
-        return tags
+def _scene_indices(self:Tagger, X:np.ndarray, names:Sequence|None=None) -> tuple[np.ndarray, list[str]]:
+    "Scene index of each image: its given scene name, else zero-shot (most similar scene vector); and where each came from."
+    names = [None] * len(X) if names is None else [None if n is None or (isinstance(n, float) and np.isnan(n)) or n == '' else str(n) for n in names]
+    pos = {n: i for i, n in enumerate(self.scene_names)}
+    bad = next((n for n in names if n is not None and n not in pos), None)
+    if bad is not None: raise BundleError(f"scene {bad!r} is not one of the run's scenes ({', '.join(self.scene_names)})")
+    given = np.array([n is not None for n in names], bool)
+    idx = np.full(len(X), -1, np.int64); idx[given] = [pos[n] for n in names if n is not None]
+    if (~given).any(): idx[~given] = zero_shot_scenes(np.asarray(X, np.float32)[~given], self.T['scenes'])
+    return idx, np.where(given, 'given', 'zero-shot').tolist()
 
-    def check(self, methods:Sequence[str]|None=None, batch_size:int=64, vectors:np.ndarray|None=None) -> pd.DataFrame:
-        "Tag the run's test images again from their files (or their `vectors`, for precomputed runs): per method, the largest difference from the run's scores."
-        t = pd.read_csv(self.folder / 'test_images.csv', keep_default_na=False)
-        ref, skips = load_file(str(self.folder / 'check.safetensors')), Skips()
-        C = ref.get('captions')   # the caption vectors the run read, where a bundled method reads captions
-        X, ok = (vectors, np.ones(len(t), bool)) if vectors is not None else self.embed(t.path.tolist(), batch_size, skips)
-        if not ok.all(): raise BundleError(f"{self.folder / 'test_images.csv'}: {skips.summary()}")
-        return pd.DataFrame([{'method': self.meta['methods'][k]['name'], 'key': k,
-                              'max_abs_diff': float(np.abs(self.tag_vectors(X, k, t.scene.tolist(), captions=C).scores - ref[f'scores.{k}']).max())}
-                             for k in (methods or self.methods)])
+Tagger.scene_indices = _scene_indices
+
+# %% ../nbs/09d_tag.ipynb #c3911a91
+def _features(self:Tagger, X:np.ndarray, scene:np.ndarray|None, inputs:str, caption:np.ndarray|None=None) -> np.ndarray:
+    "What a reference reads of images with vectors X (and scene indices, caption vectors): as `SeedContext.features`."
+    if inputs == 'image': return X
+    if inputs == 'image+scene': return with_scene(X, scene, len(self.scene_names))
+    if caption is None: raise BundleError(f"inputs {inputs!r} read each image's caption: none was given")
+    return with_caption(X, caption)
+Tagger.features = _features
+
+def _probe(self:Tagger, inputs:str='image') -> LinearProbe:
+    "The run's linear probe on `inputs`, from the bundle (built once)."
+    pre = _PREFIX[inputs]
+    if f'probe{pre}' not in self.models:
+        self.models[f'probe{pre}'] = LinearProbe.from_state({k: self.T[f'probe{pre}.{k}'] for k in ('coef', 'intercept', 'prior', 'fit_cols')})
+    return self.models[f'probe{pre}']
+Tagger.probe = _probe
+
+def _knn(self:Tagger, X, scene=None, inputs:str='image', caption=None) -> np.ndarray:
+    "kNN transfer from the bundled training images, at the run's setting for `inputs`."
+    F_train = self.features(self.T['train.x'], self.T['train.scene'], inputs, self.T.get('train.caption'))
+    return knn_transfer(F_train, self.T['train.labels'], self.features(X, scene, inputs, caption), *self.meta[f'knn{_PREFIX[inputs]}'])
+Tagger.knn = _knn
+
+def _registered(self:Tagger, key:str) -> Method:
+    "The registry entry of bundled method `key` (its module imported first, when it was registered outside the package)."
+    mod = self.meta['methods'][key].get('module', '')
+    if key not in METHODS and mod and mod != '__main__': importlib.import_module(mod)
+    if key not in METHODS: raise BundleError(f"method {key!r} of the bundle {self.folder} is not registered here (registered in module {mod!r})")
+    return METHODS[key]
+
+Tagger.registered = _registered
+
+# %% ../nbs/09d_tag.ipynb #99b36554
+def _scores(self:Tagger, name:str, X:np.ndarray, scene:np.ndarray|None=None, caption:np.ndarray|None=None) -> np.ndarray:
+    "Scores [N, K] of images with vectors `X` (and scene indices, caption vectors, where the method reads them) by method `name`."
+    key = self.method(name)
+    if caption is None and self.needs_caption(key): raise _no_caption(key)
+    return self.registered(key).tag(self, key, self.meta['methods'][key], np.ascontiguousarray(X, np.float32), scene, caption)
+
+Tagger.scores = _scores
+
+def _embeddings(self:Tagger, name:str, X:np.ndarray, scene:np.ndarray|None=None) -> np.ndarray:
+    "Unit embeddings [N, h] of images in the space of a method that has one (a SAGE method: the run's SAGE search space)."
+    key = self.method(name); m = self.registered(key)
+    if m.embed is None: raise BundleError(f'method {key!r} has no embedding space of its own (a SAGE method has)')
+    return m.embed(self, key, np.asarray(X, np.float32), scene)
+
+Tagger.embeddings = _embeddings
+
+def _tag_vectors(self:Tagger, X:np.ndarray, method:str='best', scenes:Sequence|None=None, paths:Sequence[str]|None=None,
+                captions:np.ndarray|Sequence[str]|None=None, # caption vectors [N, d] or texts (embedded by the run's CLIP); '' : none
+               ) -> Tags:
+    "Tags of images given by their vectors in the run's space (`scenes`: a scene name per image, or None for zero-shot)."
+    key, t0 = (self.best_for(captions is not None) if method == 'best' else self.method(method)), time.perf_counter()
+    if len(X) == 0: return Tags([], np.zeros((0, len(self.keywords)), np.float32), self.keywords, key, self.meta['methods'][key]['name'],
+                                self.threshold(key), [], [], self.meta['methods'][key]['scores'])
+    sc, src = self.scene_indices(X, scenes) if self.needs_scene(key) else (None, [''] * len(X))
+    C = None if captions is None or not self.needs_caption(key) else (
+        np.asarray(captions, np.float32) if isinstance(captions, np.ndarray) and captions.dtype != object else self.caption_vectors(captions))
+    S = self.scores(key, X, sc, C)
+    names = np.asarray(self.scene_names + [''], object)[sc if sc is not None else np.full(len(X), -1)]
+    m = self.meta['methods'][key]
+    return Tags(list(paths) if paths is not None else [str(i) for i in range(len(X))], S, self.keywords, key, m['name'], m['threshold'],
+                names.tolist(), src, m['scores'], seconds={'score': time.perf_counter() - t0})
+
+Tagger.tag_vectors = _tag_vectors
+
+def _tag(self:Tagger, images:Sequence[str]|pd.DataFrame, method:str='best', scenes:Sequence|None=None, batch_size:int=64) -> Tags:
+    "Tags of image files (paths, or an `image_table`): embedded in batches, unreadable files counted and left out."
+    table = images if isinstance(images, pd.DataFrame) else pd.DataFrame({'path': list(map(str, images)), 'scene': scenes if scenes is not None else None})
+    caps = table.caption.fillna('').astype(str).to_numpy() if 'caption' in table and (table.caption.fillna('') != '').any() else None
+    method, skips, t0 = (self.best_for(caps is not None) if method == 'best' else self.method(method)), Skips(), time.perf_counter()   # a bad name fails before any work
+    if caps is None and self.needs_caption(method): raise _no_caption(method)   # before any work
+    X, ok = self.embed(table.path.tolist(), batch_size, skips)
+    t_embed = time.perf_counter() - t0
+    sc = table.scene.to_numpy()[ok] if 'scene' in table else None
+    tags = self.tag_vectors(X[ok], method, sc, table.path.to_numpy()[ok].tolist(), None if caps is None else caps[ok].tolist())
+    tags.skips, tags.seconds = skips, {'embed': t_embed, **tags.seconds}
+    return tags
+
+Tagger.tag = _tag
+
+def _check(self:Tagger, methods:Sequence[str]|None=None, batch_size:int=64, vectors:np.ndarray|None=None) -> pd.DataFrame:
+    "Tag the run's test images again from their files (or their `vectors`, for precomputed runs): per method, the largest difference from the run's scores."
+    t = pd.read_csv(self.folder / 'test_images.csv', keep_default_na=False)
+    ref, skips = load_file(str(self.folder / 'check.safetensors')), Skips()
+    C = ref.get('captions')   # the caption vectors the run read, where a bundled method reads captions
+    X, ok = (vectors, np.ones(len(t), bool)) if vectors is not None else self.embed(t.path.tolist(), batch_size, skips)
+    if not ok.all(): raise BundleError(f"{self.folder / 'test_images.csv'}: {skips.summary()}")
+    return pd.DataFrame([{'method': self.meta['methods'][k]['name'], 'key': k,
+                          'max_abs_diff': float(np.abs(self.tag_vectors(X, k, t.scene.tolist(), captions=C).scores - ref[f'scores.{k}']).max())}
+                         for k in (methods or self.methods)])
+Tagger.check = _check
 
 # %% ../nbs/09d_tag.ipynb #76b02ac2
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.gif', '.webp', '.tif', '.tiff')

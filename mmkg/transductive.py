@@ -108,6 +108,7 @@ class TransductiveResult:
     epoch: int
     history: pd.DataFrame
     model: SageCorrection|None = None
+    cfg: TransductiveConfig|None = None   # how it was fitted (a bundle rebuilds the model from it)
 
 def fit_sage_correction(X:np.ndarray, # [N, d] every image's vector
                         edge_index:torch.Tensor, # [2, E] their graph (`image_graph`)
@@ -131,5 +132,5 @@ def fit_sage_correction(X:np.ndarray, # [N, d] every image's vector
         v = selection_score(Y_val, S[val]); rows.append({'epoch': epoch, 'val_score': v})
         if v > (max(r['val_score'] for r in rows[:-1]) if epoch else -np.inf) + 1e-9:
             best, state = TransductiveResult(S, epoch, None), {k: t.clone() for k, t in model.state_dict().items()}
-    model.load_state_dict(state); best.history, best.model = pd.DataFrame(rows), model.eval()
+    model.load_state_dict(state); best.history, best.model, best.cfg = pd.DataFrame(rows), model.eval(), cfg
     return best

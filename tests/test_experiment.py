@@ -7,7 +7,7 @@ import yaml
 from safetensors.numpy import load_file
 
 from conftest import REPO
-from mmkg.methods import METHODS
+from mmkg.methods import METHODS   # the registry, every built-in method registered
 from mmkg.params import ExperimentConfig
 from mmkg.data import load_coco, split_images
 
@@ -26,8 +26,8 @@ def run_experiment(tmp_path, *extra, **params) -> Path:
 
 TOY_METHOD = '''"""A method registered outside the package: each image gets the labels of its nearest training image."""
 import numpy as np
-from mmkg.evaluate import MethodScores
-from mmkg.methods import register_method
+from mmkg.contract import MethodScores
+from mmkg.contract import register_method
 
 def nearest(X_train, Y_train, X): return np.asarray(Y_train, np.float32)[np.argmax(X @ X_train.T, 1)]
 
