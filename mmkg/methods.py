@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Callable, Literal, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -19,7 +19,7 @@ from .finetune import FinetuneConfig, finetuned_clip
 from .graph import FlatGraph, GraphConfig, build_graph, flatten, keyword_prototypes
 from .sage import SAGE, SageConfig, TrainConfig, train_sage
 from .reconnect import ReconnectConfig, TrainedGraph, link_embeddings, make_validator, reconnect
-from .contract import METHODS, Method, MethodScores, get_method, register_method
+from .contract import MethodScores, get_method, register_method
 from .evaluate import paired_difference
 from .metrics import degenerate, macro_auc, selection_score
 from .references import Blend, Calibration, KNN_GRID, LinearProbe, PROBE_CS, blend_scores, knn_transfer, select_on_validation, with_caption, with_scene
