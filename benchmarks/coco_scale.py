@@ -46,7 +46,8 @@ def coco_file(root:Path, Y, annotations_per_image:float=7.3, seed:int=0):
 
 def run(n:int):
     a = ARGS
-    from mmkg.data import load_coco, split_images
+    from mmkg.coco import load_coco
+    from mmkg.data import split_images
     from mmkg.graph import GraphConfig, build_graph, flatten
     from mmkg.sage import SageConfig, TrainConfig, train_sage
     from mmkg.reconnect import ReconnectConfig, TrainedGraph, make_validator

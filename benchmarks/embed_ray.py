@@ -16,7 +16,7 @@ if __name__ == '__main__':
     os.environ.setdefault('MMKG_PROGRESS', '0')
     import ray
     from mmkg.core import StageCache
-    from mmkg.data import GeneratorConfig, load_generated
+    from mmkg.generate import GeneratorConfig, load_generated
     from mmkg.embed import embed_images, load_clip
     from mmkg.scale import embed_table_ray
     tmp = Path(tempfile.mkdtemp())

@@ -10,7 +10,7 @@ import argparse, os, tempfile, time
 from pathlib import Path
 import torch
 from mmkg.core import StageCache
-from mmkg.data import GeneratorConfig, load_generated
+from mmkg.generate import GeneratorConfig, load_generated
 from mmkg.embed import embed_images, load_clip
 from mmkg.finetune import image_tensors
 

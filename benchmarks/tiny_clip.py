@@ -10,7 +10,8 @@ import argparse, tempfile, time
 from pathlib import Path
 from threadpoolctl import threadpool_info
 from mmkg.core import StageCache
-from mmkg.data import GeneratorConfig, load_generated, split_images
+from mmkg.generate import GeneratorConfig, load_generated
+from mmkg.data import split_images
 from mmkg.finetune import FinetuneConfig, finetuned_clip
 
 def main():

@@ -200,7 +200,7 @@ def karpathy_benchmark(path:str, image_root:str, name:str='ViT-B-32', pretrained
                        finetune:FinetuneConfig|None=None, # also fine-tune on train (+ restval), select on val
                        cache:StageCache|None=None, device:str='auto') -> pd.DataFrame:
     "COCO 5k retrieval on a Karpathy split file: frozen (and fine-tuned) CLIP, image→text and text→image R@1/5/10."
-    from mmkg.data import load_karpathy
+    from mmkg.coco import load_karpathy
     ds, split = load_karpathy(path, image_root)
     out = [retrieval_benchmark(load_clip(name, pretrained, device), ds, split.test, f'{name} {pretrained or "random init"} (frozen)')]
     if finetune is not None:

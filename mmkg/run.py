@@ -16,8 +16,10 @@ import torch.nn.functional as F
 import yaml
 
 from .core import Skips, StageCache, atomic_write, get_device, get_logger, seed_everything, stable_hash
-from .data import (Dataset, GeneratorConfig, load_clip_retrieval, load_coco, load_coco_clip, load_coco_splits, load_generated, load_image,
-                       load_table, outside_test_rows, split_images, verify_images)
+from .data import Dataset, load_image, outside_test_rows, split_images, verify_images
+from .coco import load_coco, load_coco_splits
+from .tables import load_clip_retrieval, load_coco_clip, load_table
+from .generate import GeneratorConfig, load_generated
 from .embed import EmbedConfig, embed_dataset, embed_texts, load_clip, precomputed_embeddings
 from .finetune import FinetuneConfig, finetuned_clip, plot_history
 from .metrics import best_threshold, macro_auc, per_keyword, retrieve, threshold_sweep

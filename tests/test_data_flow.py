@@ -1,7 +1,10 @@
 """Data sources agree with each other: a table written from a loaded COCO dataset reads back to the same labels."""
 import numpy as np
 import pandas as pd
-from mmkg.data import load_coco, load_table, load_generated, GeneratorConfig, split_images
+from mmkg.coco import load_coco
+from mmkg.tables import load_table
+from mmkg.generate import load_generated, GeneratorConfig
+from mmkg.data import split_images
 
 def test_table_roundtrip_of_coco_mini(tmp_path, coco_mini):
     coco = load_coco(coco_mini, 'val2017')
@@ -35,7 +38,8 @@ def test_generated_is_deterministic_and_scene_structured(tmp_path):
 def test_coco_split_guards_name_the_shared_image_and_the_categories(coco_two_splits):
     "load_coco_splits refuses a test image that is also a training image, and splits of different category lists."
     import json, pytest
-    from mmkg.data import DataError, load_coco_splits
+    from mmkg.data import DataError
+    from mmkg.coco import load_coco_splits
     ann = coco_two_splits / 'annotations'
     assert len(load_coco_splits(coco_two_splits, 'trainmini', 'testmini')) == 20          # the fixture itself loads
     inst, caps = (json.loads((ann / f'{k}_testmini.json').read_text()) for k in ('instances', 'captions'))

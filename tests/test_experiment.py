@@ -10,7 +10,8 @@ from conftest import REPO
 from mmkg.contract import METHODS
 import mmkg.methods  # noqa: F401 (registers every built-in method in METHODS)
 from mmkg.params import ExperimentConfig
-from mmkg.data import load_coco, split_images
+from mmkg.coco import load_coco
+from mmkg.data import split_images
 
 def run_experiment(tmp_path, *extra, **params) -> Path:
     "Run the experiment with papermill (`-y` for lists, `-p` for the rest, then `extra` arguments) into tmp_path/run."

@@ -11,7 +11,10 @@ from PIL import Image
 from sklearn.metrics import roc_auc_score
 
 from mmkg.core import ConfigError, StageCache
-from mmkg.data import DataError, GeneratorConfig, ImageError, load_coco, load_generated, load_table, split_images, verify_images
+from mmkg.data import DataError, ImageError, split_images, verify_images
+from mmkg.generate import GeneratorConfig, load_generated
+from mmkg.coco import load_coco
+from mmkg.tables import load_table
 from mmkg.embed import EmbedConfig, EmbeddingCacheError, Embeddings, WeightsError, embed_dataset, embed_images, load_clip
 from mmkg.graph import GraphConfig, build_graph, flatten
 from mmkg.metrics import macro_auc

@@ -1,7 +1,8 @@
 """Fine-tuning the tiny CLIP really learns (one ~20 s run; the notebook shows the API on a shorter one)."""
 import pytest
 from mmkg.core import seed_everything
-from mmkg.data import GeneratorConfig, load_generated, split_images
+from mmkg.generate import GeneratorConfig, load_generated
+from mmkg.data import split_images
 from mmkg.embed import SCENE_TEMPLATES, embed_images, embed_keywords, load_clip, zero_shot_scenes
 from mmkg.finetune import FinetuneConfig, finetune_clip
 

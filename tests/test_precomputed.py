@@ -44,7 +44,8 @@ def test_experiment_on_a_clip_retrieval_folder(tmp_path):
     assert link2.loc['CLIP (prompted)', 'macro_auc'] > 0.8                                # zero-shot in the file's space works
 
 def test_keyword_vectors_of_another_dimension_name_both_files(tmp_path):
-    from mmkg.data import DataError, load_clip_retrieval
+    from mmkg.data import DataError
+    from mmkg.tables import load_clip_retrieval
     from mmkg.embed import precomputed_embeddings
     folder = _clip_retrieval_folder(tmp_path / 'embeddings', d=16)
     np.savez(tmp_path / 'kw8.npz', names=np.array(['bird', 'cat', 'dog', 'fish']), vectors=np.ones((4, 8), np.float32))
@@ -74,7 +75,8 @@ def test_the_real_feature_benchmark_runs_with_same_input_references(tmp_path):
 
 def test_clip_retrieval_guards_name_the_bad_file(tmp_path):
     "A clip-retrieval folder whose shards disagree is a one-line DataError naming the file: rows vs vectors, dimensions, text vectors."
-    from mmkg.data import DataError, load_clip_retrieval
+    from mmkg.data import DataError
+    from mmkg.tables import load_clip_retrieval
     def folder(name):
         f = _clip_retrieval_folder(tmp_path / name); return f, sorted((f / 'img_emb').glob('*.npy'))
     f, shards = folder('rows'); np.save(shards[1], np.load(shards[1])[:-1])                     # one vector fewer than metadata rows

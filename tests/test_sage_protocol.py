@@ -4,7 +4,8 @@ import pytest
 import torch
 
 import mmkg.sage as sage_mod
-from mmkg.data import GeneratorConfig, load_generated, split_images
+from mmkg.generate import GeneratorConfig, load_generated
+from mmkg.data import split_images
 from mmkg.embed import EmbedConfig, embed_dataset
 from mmkg.finetune import FinetuneConfig, finetuned_clip
 from mmkg.graph import GraphConfig, NodeType, build_graph, flatten

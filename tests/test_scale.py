@@ -15,7 +15,8 @@ def local_ray():
 def test_ray_embedding_equals_the_single_process_embed(local_ray, tmp_path):
     import torch
     from mmkg.core import StageCache
-    from mmkg.data import GeneratorConfig, load_generated, load_table
+    from mmkg.generate import GeneratorConfig, load_generated
+    from mmkg.tables import load_table
     from mmkg.embed import embed_images, load_clip
     from mmkg.scale import embed_table_ray
     ds = load_generated(GeneratorConfig(n_images=40, seed=3), StageCache(tmp_path / 'cache'))
@@ -35,6 +36,7 @@ def test_ray_embedding_equals_the_single_process_embed(local_ray, tmp_path):
     assert set(got.keywords) <= set(ds.keywords) and len(got) == len(ds)
 
 def test_load_table_refuses_a_folder_without_shards(tmp_path):
-    from mmkg.data import DataError, load_table
+    from mmkg.data import DataError
+    from mmkg.tables import load_table
     (tmp_path / 'empty').mkdir()
     with pytest.raises(DataError, match='a folder without .parquet shards'): load_table(tmp_path / 'empty', vector_col='vector')
