@@ -30,12 +30,12 @@ from .transductive import (SPREAD_GRID, SageCorrection, TransductiveConfig, corr
                                label_spreading, probe_logits)
 
 # %% auto #0
-__all__ = ['ABLATION', 'RELATIONS', 'MethodSettings', 'SeedContext', 'seed_context', 'score_methods', 'best_of', 'clip_prompted',
-           'clip_raw', 'clip_finetuned', 'linear_probe', 'knn_label_transfer', 'prototypes', 'sage_model', 'SageFit',
-           'sage_scores', 'correct_smooth', 'out_of_fold_probe', 'probe_correction', 'spreading', 'correct_smooth_all',
-           'sage_correction_all', 'mlp_correction', 'BlendFit', 'graph_blend', 'knn_blend', 'linear_probe_scene',
-           'knn_scene', 'knn_blend_scene', 'linear_probe_caption', 'knn_caption', 'knn_blend_caption', 'ablate',
-           'relations_table']
+__all__ = ['PROBE_TORCH_FROM', 'ABLATION', 'RELATIONS', 'MethodSettings', 'SeedContext', 'seed_context', 'score_methods',
+           'best_of', 'clip_prompted', 'clip_raw', 'clip_finetuned', 'linear_probe', 'knn_label_transfer', 'prototypes',
+           'sage_model', 'SageFit', 'sage_scores', 'correct_smooth', 'out_of_fold_probe', 'probe_correction',
+           'spreading', 'correct_smooth_all', 'sage_correction_all', 'mlp_correction', 'BlendFit', 'graph_blend',
+           'knn_blend', 'linear_probe_scene', 'knn_scene', 'knn_blend_scene', 'linear_probe_caption', 'knn_caption',
+           'knn_blend_caption', 'ablate', 'relations_table']
 
 # %% ../nbs/09b_methods.ipynb #203e9f6e
 @dataclass(frozen=True)
@@ -51,7 +51,10 @@ class MethodSettings:
     as_tested: bool = True                         # SAGE trained as tested: seeds attached by each model's own reconnection (05)
     sage_shared: str = ''                          # '' one SAGE model per reconnection; 'scene' (a method): that method's model serves all
     label_budget: int = 0                          # labelled training images per seed (0: all; the rest unlabelled, `with_label_budget`)
+    probe_solver: str = 'auto'                     # linear probe: 'sklearn' (a LogisticRegression per keyword), 'torch' (every keyword at once), 'auto'
     device: str = 'auto'
+
+PROBE_TORCH_FROM = 5000   # training images from which `probe_solver='auto'` fits the probe in torch (03a `fit_logistic_torch`)
 
 # %% ../nbs/09b_methods.ipynb #a729c135
 @dataclass
@@ -102,9 +105,15 @@ class SeedContext:
         "The linear probe on `inputs` (C chosen on validation), and every try; fitted once per seed and inputs."
         if inputs not in self.fitted_probes:
             F, Ytr, tr = self.features(inputs), self.ds.labels[self.split.train], self.split.train
-            C, hist = select_on_validation(lambda c: LinearProbe(c, self.seed).fit(F[tr], Ytr).predict(F[self.split.val]), PROBE_CS, self.Y_val)
-            self.fitted_probes[inputs] = (LinearProbe(C, self.seed).fit(F[tr], Ytr), C, hist)
+            probes = LinearProbe.path(F[tr], Ytr, PROBE_CS, self.seed, self.probe_solver, self.settings.device)   # every C of the budget
+            C, hist = select_on_validation(lambda c: probes[c].predict(F[self.split.val]), PROBE_CS, self.Y_val)
+            self.fitted_probes[inputs] = (probes[C], C, hist)
         return self.fitted_probes[inputs]
+    @property
+    def probe_solver(self) -> str:
+        "The probe's solver on this seed: the settings', 'auto' resolved by the number of training images."
+        s = self.settings.probe_solver
+        return s if s != 'auto' else ('torch' if len(self.split.train) >= PROBE_TORCH_FROM else 'sklearn')
     @property
     def probe(self) -> tuple[LinearProbe, float, 'pd.DataFrame']:
         "The image-only linear probe of this seed, shared by the probe, Correct & Smooth and the blends."
@@ -118,7 +127,8 @@ class SeedContext:
         "Probabilities of the training images by the probe on `inputs`, each from a probe fitted without its fold (5 folds, the seed's C)."
         if inputs not in self._out_of_fold:
             F, tr = self.features(inputs), self.split.train
-            self._out_of_fold[inputs] = out_of_fold_probe(F[tr], self.ds.labels[tr], self.probe_for(inputs)[1], self.seed)
+            self._out_of_fold[inputs] = out_of_fold_probe(F[tr], self.ds.labels[tr], self.probe_for(inputs)[1], self.seed,
+                                                          solver=self.probe_solver, device=self.settings.device)
         return self._out_of_fold[inputs]
     @property
     def probe_out_of_fold(self) -> np.ndarray: return self.probe_out_of_fold_for('image')
@@ -349,11 +359,11 @@ def correct_smooth(ctx:SeedContext) -> MethodScores:
                         fallback='linear probe' if best.is_base else '')   # the grid's no-graph end won on validation
 
 # %% ../nbs/09b_methods.ipynb #7172594d
-def out_of_fold_probe(F:np.ndarray, Y, C:float, seed:int=0, folds:int=5) -> np.ndarray:
+def out_of_fold_probe(F:np.ndarray, Y, C:float, seed:int=0, folds:int=5, solver:str='sklearn', device:str='cpu') -> np.ndarray:
     "Probe probabilities [n, K] of each training image from a probe fitted without its fold (how the probe errs on unseen images)."
     from sklearn.model_selection import KFold
     P = np.zeros((len(F), Y.shape[1]), np.float32)
-    for a, b in KFold(folds, shuffle=True, random_state=seed).split(F): P[b] = LinearProbe(C, seed).fit(F[a], Y[a]).predict(F[b])
+    for a, b in KFold(folds, shuffle=True, random_state=seed).split(F): P[b] = LinearProbe(C, seed, solver, device).fit(F[a], Y[a]).predict(F[b])
     return P
 
 def probe_correction(ctx:SeedContext, cooccurrence:bool=True, inputs:str='image') -> MethodScores:

@@ -48,6 +48,7 @@ class ExperimentConfig(Config):
     fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
     seeds: tuple[int, ...] = (0,)
     label_budget: int = 0
+    probe_solver: Literal['auto', 'sklearn', 'torch'] = 'auto'
     reconnections: tuple[Literal['cosine', 'scene', 'self'], ...] = ('cosine', 'scene', 'self')   # one SAGE model each (formerly `methods`)
     image_knn: int = 0
     sage_epochs: int = 3

@@ -5,7 +5,7 @@
 # %% ../nbs/03a_references.ipynb #b9de9490
 from __future__ import annotations
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Literal, Sequence
 
 import faiss
 import numpy as np
@@ -16,8 +16,8 @@ from sklearn.linear_model import LogisticRegression
 from .metrics import dense_labels, label_ranking_ap, selection_score, topk_metrics
 
 # %% auto #0
-__all__ = ['REFERENCE_BUDGET', 'PROBE_CS', 'KNN_GRID', 'BLEND_WEIGHTS', 'LinearProbe', 'knn_transfer', 'select_on_validation',
-           'with_scene', 'with_caption', 'Calibration', 'Blend', 'blend_scores']
+__all__ = ['REFERENCE_BUDGET', 'PROBE_CS', 'KNN_GRID', 'BLEND_WEIGHTS', 'LinearProbe', 'fit_logistic_torch', 'knn_transfer',
+           'select_on_validation', 'with_scene', 'with_caption', 'Calibration', 'Blend', 'blend_scores']
 
 # %% ../nbs/03a_references.ipynb #b5863ab6
 REFERENCE_BUDGET = 12                                           # settings tried on validation by each reference
@@ -26,15 +26,32 @@ KNN_GRID = tuple((k, t) for k in (5, 10, 20, 50) for t in (0.01, 0.05, 0.2))   #
 
 # %% ../nbs/03a_references.ipynb #73c0e079
 class LinearProbe:
-    "Per-keyword logistic regressions on frozen image features (keywords never positive in training score their prior)."
-    def __init__(self, C:float=1.0, seed:int=0): self.C, self.seed = C, seed
+    """Per-keyword logistic regressions on frozen image features (keywords never positive in training score their prior):
+    scikit-learn's, one `LogisticRegression` per keyword ('sklearn'), or the same objective for every keyword at once
+    ('torch': `fit_logistic_torch`, one weight matrix, full-batch L-BFGS, on the GPU when asked)."""
+    def __init__(self, C:float=1.0, seed:int=0, solver:Literal['sklearn', 'torch']='sklearn', device:str='cpu'):
+        self.C, self.seed, self.solver, self.device = C, seed, solver, device
+    def _labels(self, Y) -> np.ndarray:
+        Y = dense_labels(Y); self.prior = Y.mean(0); self.fit_cols = np.flatnonzero((Y.sum(0) > 0) & (Y.sum(0) < len(Y)))
+        return Y
     def fit(self, X, Y) -> 'LinearProbe':
-        X, Y = np.asarray(X, np.float32), dense_labels(Y)
-        self.prior = Y.mean(0); self.fit_cols = np.flatnonzero((Y.sum(0) > 0) & (Y.sum(0) < len(Y)))
+        X, Y = np.asarray(X, np.float32), self._labels(Y)
+        if self.solver == 'torch':
+            (self.coef, self.intercept), = fit_logistic_torch(X, Y[:, self.fit_cols], [self.C], device=self.device); return self
         models = [LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed).fit(X, Y[:, k]) for k in self.fit_cols]
         self.coef = np.stack([m.coef_[0] for m in models]) if models else np.zeros((0, X.shape[1]))   # [K_fit, d] float64
         self.intercept = np.array([m.intercept_[0] for m in models], np.float64)
         return self
+    @classmethod
+    def path(cls, X, Y, Cs:Sequence[float], seed:int=0, solver:str='sklearn', device:str='cpu') -> dict:
+        "C → the probe fitted with it, for every C of `Cs` (torch: one warm-started path of increasing C)."
+        if solver != 'torch': return {C: cls(C, seed).fit(X, Y) for C in Cs}
+        X, probes = np.asarray(X, np.float32), {C: cls(C, seed, solver, device) for C in Cs}
+        Yd = next(iter(probes.values()))._labels(Y)
+        for p in probes.values(): p.prior, p.fit_cols = probes[Cs[0]].prior, probes[Cs[0]].fit_cols
+        for C, (w, b) in zip(sorted(Cs), fit_logistic_torch(X, Yd[:, probes[Cs[0]].fit_cols], sorted(Cs), device=device)):
+            probes[C].coef, probes[C].intercept = w, b
+        return probes
     def predict(self, X) -> np.ndarray:
         "Probabilities [N, K]: one matrix product for every keyword (sklearn's `predict_proba`, vectorised)."
         X = np.asarray(X, np.float32); P = np.tile(self.prior.astype(np.float32), (len(X), 1))
@@ -48,6 +65,25 @@ class LinearProbe:
         "A fitted probe from `state()`'s arrays."
         p = cls(); p.coef, p.intercept, p.prior, p.fit_cols = (np.asarray(state[k]) for k in ('coef', 'intercept', 'prior', 'fit_cols'))
         return p
+
+# %% ../nbs/03a_references.ipynb #17708bed
+def fit_logistic_torch(X:np.ndarray, Y:np.ndarray, Cs:Sequence[float], device:str='cpu', max_iter:int=1000, tol:float=1e-9) -> list[tuple[np.ndarray, np.ndarray]]:
+    "(coef [K, d], intercept [K]) of L2 logistic regressions of every column of `Y` on `X` for each C of `Cs` in order (warm-started)."
+    import torch
+    dev = torch.device(device if device != 'auto' else ('cuda' if torch.cuda.is_available() else 'cpu'))
+    Xt, Yt = torch.as_tensor(X, dtype=torch.float64, device=dev), torch.as_tensor(np.asarray(Y, np.float64), device=dev)
+    W = torch.zeros(X.shape[1], Y.shape[1], dtype=torch.float64, device=dev, requires_grad=True)
+    b = torch.zeros(Y.shape[1], dtype=torch.float64, device=dev, requires_grad=True)
+    out = []
+    for C in Cs:
+        opt = torch.optim.LBFGS([W, b], lr=1, max_iter=max_iter, tolerance_grad=tol, tolerance_change=0, history_size=20, line_search_fn='strong_wolfe')
+        def closure():
+            opt.zero_grad()
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(Xt @ W + b, Yt, reduction='sum') / len(Xt) + 0.5 * (W * W).sum() / (C * len(Xt))
+            loss.backward(); return loss
+        opt.step(closure)
+        out.append((W.detach().T.cpu().numpy().copy(), b.detach().cpu().numpy().copy()))
+    return out
 
 # %% ../nbs/03a_references.ipynb #5cd5c0fb
 def knn_transfer(X_train, Y_train, X_query, k:int=10, temperature:float=0.05, exclude_self:bool=False) -> np.ndarray:

@@ -50,7 +50,8 @@ def method_settings(cfg:ExperimentConfig) -> MethodSettings:
                           train=TrainConfig(epochs=cfg.sage_epochs, loss=cfg.sage_loss, fanout=tuple(cfg.fanout), batch_size=cfg.sage_batch_size, lr=cfg.sage_lr),
                           graph=GraphConfig(image_knn=cfg.image_knn, keyword_cooccurrence=cfg.keyword_cooccurrence,   # no text tower: prototypes
                                             keyword_features='prototype' if cfg.precomputed and not cfg.keyword_vectors else 'prompted'),
-                          as_tested=cfg.sage_as_tested, sage_shared=cfg.sage_shared, label_budget=cfg.label_budget, device=cfg.device)
+                          as_tested=cfg.sage_as_tested, sage_shared=cfg.sage_shared, label_budget=cfg.label_budget,
+                          probe_solver=cfg.probe_solver, device=cfg.device)
 
 # %% ../nbs/09e_run.ipynb #f4110d26
 class Run:
