@@ -67,7 +67,7 @@ class LinearProbe:
         return p
 
 # %% ../nbs/03a_references.ipynb #17708bed
-def fit_logistic_torch(X:np.ndarray, Y:np.ndarray, Cs:Sequence[float], device:str='cpu', max_iter:int=1000, tol:float=1e-9) -> list[tuple[np.ndarray, np.ndarray]]:
+def fit_logistic_torch(X:np.ndarray, Y:np.ndarray, Cs:Sequence[float], device:str='cpu', max_iter:int=1000, tol:float=1e-6) -> list[tuple[np.ndarray, np.ndarray]]:
     "(coef [K, d], intercept [K]) of L2 logistic regressions of every column of `Y` on `X` for each C of `Cs` in order (warm-started)."
     import torch
     dev = torch.device(device if device != 'auto' else ('cuda' if torch.cuda.is_available() else 'cpu'))
