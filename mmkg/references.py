@@ -46,12 +46,11 @@ class LinearProbe:
     def path(cls, X, Y, Cs:Sequence[float], seed:int=0, solver:str='sklearn', device:str='cpu') -> dict:
         "C → the probe fitted with it, for every C of `Cs` (torch: one warm-started path of increasing C)."
         if solver != 'torch': return {C: cls(C, seed).fit(X, Y) for C in Cs}
-        X, probes = np.asarray(X, np.float32), {C: cls(C, seed, solver, device) for C in Cs}
-        Yd = next(iter(probes.values()))._labels(Y)
-        for p in probes.values(): p.prior, p.fit_cols = probes[Cs[0]].prior, probes[Cs[0]].fit_cols
-        for C, (w, b) in zip(sorted(Cs), fit_logistic_torch(X, Yd[:, probes[Cs[0]].fit_cols], sorted(Cs), device=device)):
-            probes[C].coef, probes[C].intercept = w, b
-        return probes
+        p0 = cls(seed=seed, solver=solver, device=device); Yd = p0._labels(Y)   # prior and fitted columns: the same for every C
+        probes = {}
+        for C, (w, b) in zip(sorted(Cs), fit_logistic_torch(np.asarray(X, np.float32), Yd[:, p0.fit_cols], sorted(Cs), device=device)):
+            probes[C] = cls(C, seed, solver, device); probes[C].prior, probes[C].fit_cols, probes[C].coef, probes[C].intercept = p0.prior, p0.fit_cols, w, b
+        return {C: probes[C] for C in Cs}
     def predict(self, X) -> np.ndarray:
         "Probabilities [N, K]: one matrix product for every keyword (sklearn's `predict_proba`, vectorised)."
         X = np.asarray(X, np.float32); P = np.tile(self.prior.astype(np.float32), (len(X), 1))
