@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Callable, Literal
 
 import numpy as np
+import scipy.sparse as sp
 import pandas as pd
 import torch
 import torch.nn as nn
@@ -18,8 +19,8 @@ from .metrics import dense_labels, selection_score
 
 # %% auto #0
 __all__ = ['BASELINES', 'TRAINABLE', 'BaselineConfig', 'Pairs', 'training_pairs', 'hinge_ranking_loss', 'Projection', 'cca',
-           'CCAModel', 'CCALayer', 'sample_keyword_negatives', 'Compatibility', 'BaselineResult', 'train_baseline',
-           'pair_accuracy']
+           'pair_moments', 'cca_from_moments', 'CCAModel', 'CCALayer', 'sample_keyword_negatives', 'Compatibility',
+           'BaselineResult', 'train_baseline', 'pair_accuracy']
 
 # %% ../nbs/08_baselines.ipynb #14a39602
 BASELINES = ('ranking', 'cca', 'cca-layer', 'compat-euclid', 'compat-inner')
@@ -95,10 +96,23 @@ class Projection(nn.Module):
 # %% ../nbs/08_baselines.ipynb #56167929
 def cca(A:torch.Tensor, B:torch.Tensor, dim:int, r1:float=1e-3, r2:float=1e-3):
     "Regularised CCA of paired rows: (W_a [a, dim], W_b [b, dim], correlations [dim], mean_a, mean_b)."
-    n = len(A); ma, mb = A.mean(0), B.mean(0); A0, B0 = A - ma, B - mb
-    Caa = A0.T @ A0 / (n - 1) + r1 * torch.eye(A.shape[1]); Cbb = B0.T @ B0 / (n - 1) + r2 * torch.eye(B.shape[1])
+    return cca_from_moments(len(A), A.sum(0), B.sum(0), A.T @ A, B.T @ B, A.T @ B, dim, r1, r2)
+
+def pair_moments(X:torch.Tensor, K:torch.Tensor, Y) -> tuple:
+    """The moments `cca_from_moments` reads of the pairs (X[i], K[j]) for every link Y[i, j] = 1, without the [pairs, d]
+    rows: each image weighted by its number of keywords, each keyword by its number of images (float64)."""
+    Ys = sp.csr_matrix(Y if sp.issparse(Y) else np.asarray(Y), dtype=np.float64)
+    X, K = X.double(), K.double(); ci, ck = (torch.as_tensor(np.asarray(Ys.sum(a)).ravel()) for a in (1, 0))
+    YK = torch.as_tensor(Ys @ K.numpy())                                # [n, b]: each image's keywords' vectors summed
+    return int(ci.sum()), ci @ X, ck @ K, X.T @ (ci[:, None] * X), K.T @ (ck[:, None] * K), X.T @ YK
+
+def cca_from_moments(n:int, sa, sb, Saa, Sbb, Sab, dim:int, r1:float=1e-3, r2:float=1e-3):
+    "`cca` from the pairs' count, sums and raw cross-products (Σa, Σb, Σaaᵀ, Σbbᵀ, Σabᵀ)."
+    ma, mb = sa / n, sb / n
+    Caa = (Saa - n * torch.outer(ma, ma)) / (n - 1) + r1 * torch.eye(len(ma), dtype=ma.dtype)
+    Cbb = (Sbb - n * torch.outer(mb, mb)) / (n - 1) + r2 * torch.eye(len(mb), dtype=mb.dtype)
     La, Lb = torch.linalg.cholesky(Caa), torch.linalg.cholesky(Cbb)
-    T = torch.linalg.solve_triangular(La, A0.T @ B0 / (n - 1), upper=False)            # L_a⁻¹ C_ab
+    T = torch.linalg.solve_triangular(La, (Sab - n * torch.outer(ma, mb)) / (n - 1), upper=False)   # L_a⁻¹ C_ab
     T = torch.linalg.solve_triangular(Lb, T.T, upper=False).T                          # … L_b⁻ᵀ
     U, S, Vh = torch.linalg.svd(T, full_matrices=False); dim = min(dim, len(S))
     Wa = torch.linalg.solve_triangular(La.T, U[:, :dim], upper=True)
@@ -109,7 +123,7 @@ def cca(A:torch.Tensor, B:torch.Tensor, dim:int, r1:float=1e-3, r2:float=1e-3):
 class CCAModel:
     "Closed-form CCA of training (image, keyword) pairs; scores are cosines in the canonical space."
     def __init__(self, p:Pairs, cfg:BaselineConfig):
-        self.Wa, self.Wb, self.corr, self.ma, self.mb = cca(p.X[p.img].double(), p.K[p.kw].double(), cfg.dim, cfg.r1, cfg.r2)
+        self.Wa, self.Wb, self.corr, self.ma, self.mb = cca_from_moments(*pair_moments(p.X, p.K, p.Y), cfg.dim, cfg.r1, cfg.r2)
     def embed(self, x, k):
         x, k = torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(k, dtype=torch.float64)
         return F.normalize((x - self.ma) @ self.Wa, dim=-1), F.normalize((k - self.mb) @ self.Wb, dim=-1)
