@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Callable, Literal, Sequence
 
 import faiss
+import scipy.sparse as sp
 import numpy as np
 import pandas as pd
 from scipy.special import expit
@@ -17,7 +18,7 @@ from .metrics import dense_labels, label_ranking_ap, selection_score, topk_metri
 
 # %% auto #0
 __all__ = ['REFERENCE_BUDGET', 'PROBE_CS', 'KNN_GRID', 'BLEND_WEIGHTS', 'LinearProbe', 'fit_logistic_torch', 'knn_transfer',
-           'select_on_validation', 'with_scene', 'with_caption', 'Calibration', 'Blend', 'blend_scores']
+           'knn_vote', 'select_on_validation', 'with_scene', 'with_caption', 'Calibration', 'Blend', 'blend_scores']
 
 # %% ../nbs/03a_references.ipynb #b5863ab6
 REFERENCE_BUDGET = 12                                           # settings tried on validation by each reference
@@ -66,22 +67,34 @@ class LinearProbe:
         return p
 
 # %% ../nbs/03a_references.ipynb #17708bed
-def fit_logistic_torch(X:np.ndarray, Y:np.ndarray, Cs:Sequence[float], device:str='cpu', max_iter:int=1000, tol:float=1e-6) -> list[tuple[np.ndarray, np.ndarray]]:
+def fit_logistic_torch(X:np.ndarray, Y:np.ndarray, Cs:Sequence[float], device:str='cpu', max_iter:int=1000, tol:float=1e-5,
+                       dtype:str='float32', # the iterations' precision ('float64': slower, for checks)
+                      ) -> list[tuple[np.ndarray, np.ndarray]]:
     "(coef [K, d], intercept [K]) of L2 logistic regressions of every column of `Y` on `X` for each C of `Cs` in order (warm-started)."
     import torch
     dev = torch.device(device if device != 'auto' else ('cuda' if torch.cuda.is_available() else 'cpu'))
-    Xt, Yt = torch.as_tensor(X, dtype=torch.float64, device=dev), torch.as_tensor(np.asarray(Y, np.float64), device=dev)
-    W = torch.zeros(X.shape[1], Y.shape[1], dtype=torch.float64, device=dev, requires_grad=True)
-    b = torch.zeros(Y.shape[1], dtype=torch.float64, device=dev, requires_grad=True)
-    out = []
+    X64, Y64 = torch.as_tensor(X, dtype=torch.float64, device=dev), torch.as_tensor(np.asarray(Y, np.float64), device=dev)
+    n, mu = len(X64), X64.mean(0)
+    lam, Q = torch.linalg.eigh((X64 - mu).T @ (X64 - mu)); lam = lam.clamp_min(0)   # the data's principal axes
+    ft = getattr(torch, dtype); Xq, Yt = ((X64 - mu) @ Q).to(ft), Y64.to(ft)           # centred, rotated: the same problem
+    prior = Y64.mean(0).clamp(0.5 / n, 1 - 0.5 / n); curv = prior * (1 - prior)           # each keyword's curvature at its prior
+    W, b = torch.zeros(X.shape[1], Y.shape[1], dtype=torch.float64, device=dev), torch.log(prior / (1 - prior))
+    out, last = [], None
     for C in Cs:
-        opt = torch.optim.LBFGS([W, b], lr=1, max_iter=max_iter, tolerance_grad=tol, tolerance_change=0, history_size=20, line_search_fn='strong_wolfe')
+        # warm start: the previous C's solution, moved on along the path (the Cs are log-spaced: the last step again)
+        start, last = ((W, b) if last is None else (2 * W - last[0], 2 * b - last[1])), (W, b)
+        # preconditioning: the variables scaled so the Hessian is about the identity (its value at the prior, per axis and keyword)
+        s = (curv[None, :] * lam[:, None] / n + 1 / (C * n)).rsqrt(); sb = curv.rsqrt()
+        V = (Q.T @ start[0] / s).to(ft).requires_grad_(True); B = (start[1] / sb).to(ft).requires_grad_(True)
+        s, sb = s.to(ft), sb.to(ft)
+        opt = torch.optim.LBFGS([V, B], lr=1, max_iter=max_iter, tolerance_grad=tol, tolerance_change=0, history_size=50, line_search_fn='strong_wolfe')
         def closure():
-            opt.zero_grad()
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(Xt @ W + b, Yt, reduction='sum') / len(Xt) + 0.5 * (W * W).sum() / (C * len(Xt))
+            opt.zero_grad(); Ws = s * V
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(Xq @ Ws + sb * B, Yt, reduction='sum') / n + 0.5 * (Ws * Ws).sum() / (C * n)
             loss.backward(); return loss
         opt.step(closure)
-        out.append((W.detach().T.cpu().numpy().copy(), b.detach().cpu().numpy().copy()))
+        with torch.no_grad(): W, b = Q @ (s * V).double(), (sb * B).double()
+        out.append((W.T.cpu().numpy().copy(), (b - mu @ W).cpu().numpy().copy()))   # back to the raw, uncentred features
     return out
 
 # %% ../nbs/03a_references.ipynb #5cd5c0fb
@@ -90,9 +103,16 @@ def knn_transfer(X_train, Y_train, X_query, k:int=10, temperature:float=0.05, ex
     Xtr = np.ascontiguousarray(X_train, np.float32); index = faiss.IndexFlatIP(Xtr.shape[1]); index.add(Xtr)
     D, I = index.search(np.ascontiguousarray(X_query, np.float32), min(k + exclude_self, len(Xtr)))
     if exclude_self: D, I = D[:, 1:], I[:, 1:]          # a training image queried against its own set
+    return knn_vote(D, I, Y_train, k, temperature)
+
+def knn_vote(D:np.ndarray, I:np.ndarray, # [Q, ≥ k] each query's training neighbours, best first: cosines and ids
+             Y_train, k:int=10, temperature:float=0.05) -> np.ndarray:
+    """kNN transfer's scores [Q, K] from neighbours already found: the first k of each row vote. A seed's settings share
+    one search for the largest k (`09b_methods.SeedContext.neighbours`); the vote is one sparse product."""
+    D, I = D[:, :k], I[:, :k]
     W = np.exp((D - D.max(1, keepdims=True)) / temperature); W /= W.sum(1, keepdims=True)
-    Yd = dense_labels(Y_train).astype(np.float32)
-    return np.einsum('qn,qnk->qk', W, Yd[I])
+    V = sp.csr_matrix((W.ravel(), I.ravel(), np.arange(0, W.size + 1, W.shape[1])), shape=(len(W), Y_train.shape[0]))
+    return np.asarray((V @ sp.csr_matrix(Y_train, dtype=np.float32)).todense(), np.float32)
 
 # %% ../nbs/03a_references.ipynb #83fb7fb0
 def select_on_validation(make_scores:Callable[[object], np.ndarray], grid:Sequence, Y_val) -> tuple[object, pd.DataFrame]:
