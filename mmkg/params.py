@@ -54,8 +54,8 @@ class ExperimentConfig(Config):
     sage_epochs: int = 3
     sage_hidden: int = 128
     sage_loss: Literal['bce', 'infonce', 'bce_raw', 'multilabel'] = 'multilabel'
-    sage_batch_size: int = 64
-    sage_lr: float = 1e-3
+    sage_batch_size: int = 0                      # 0: by the training set's size (05_sage.sage_recipe)
+    sage_lr: float = 0.0                          # 0: by the training set's size (05_sage.sage_recipe)
     sage_shared: Literal['', 'cosine', 'scene', 'self'] = ''   # one SAGE model (trained for that reconnection) for every method
     sage_as_tested: bool = True
     keyword_cooccurrence: float = 0.0
@@ -83,10 +83,10 @@ class ExperimentConfig(Config):
         known = [k for k, m in METHODS.items() if m.family == 'baseline']
         for b in self.baselines: require(b in known, self, 'baselines', f"unknown baseline {b!r} (known: {', '.join(known)})")
         for m in self.extra_methods: require(m in METHODS, self, 'extra_methods', f"unknown method {m!r} (registered: {', '.join(METHODS)})")
-        for f in ('n_images', 'image_size', 'clip_pretrain_images', 'clip_epochs', 'sage_epochs', 'sage_hidden', 'sage_batch_size', 'baseline_epochs', 'n_boot'):
+        for f in ('n_images', 'image_size', 'clip_pretrain_images', 'clip_epochs', 'sage_epochs', 'sage_hidden', 'baseline_epochs', 'n_boot'):
             require(getattr(self, f) > 0, self, f, 'must be positive')
-        for f in ('finetune_epochs', 'image_knn', 'clip_minutes', 'label_budget'): require(getattr(self, f) >= 0, self, f, 'must be ≥ 0')
-        require(self.sage_lr > 0, self, 'sage_lr', 'must be positive')
+        for f in ('finetune_epochs', 'image_knn', 'clip_minutes', 'label_budget', 'sage_batch_size'): require(getattr(self, f) >= 0, self, f, 'must be ≥ 0')
+        require(self.sage_lr >= 0, self, 'sage_lr', 'must be ≥ 0 (0: by the training set\'s size)')
         require(0 <= self.hidden_frac <= 1, self, 'hidden_frac', 'must be in [0, 1]')
         require(not (self.coco_test_split and self.coco_image_dir), self, 'coco_image_dir',
                 "must be '' with coco_test_split (each split's images are found in <root>/<split>/ or <root>/images/<split>/)")

@@ -45,9 +45,11 @@ class StepError(RuntimeError):
 
 def method_settings(cfg:ExperimentConfig) -> MethodSettings:
     "Each stage's configuration from the run's parameters (checked here, before any work)."
+    by_size = {'batch_size': cfg.sage_batch_size, 'lr': cfg.sage_lr}
     return MethodSettings(finetune=FinetuneConfig(epochs=cfg.finetune_epochs, lr=cfg.finetune_lr, batch_size=64),
                           baseline=BaselineConfig(epochs=cfg.baseline_epochs), sage=SageConfig(hidden=cfg.sage_hidden),
-                          train=TrainConfig(epochs=cfg.sage_epochs, loss=cfg.sage_loss, fanout=tuple(cfg.fanout), batch_size=cfg.sage_batch_size, lr=cfg.sage_lr),
+                          train=TrainConfig(epochs=cfg.sage_epochs, loss=cfg.sage_loss, fanout=tuple(cfg.fanout), **{f: v for f, v in by_size.items() if v}),
+                          train_by_size=tuple(f for f, v in by_size.items() if not v),   # 0: set per seed by `sage_recipe`
                           graph=GraphConfig(image_knn=cfg.image_knn, keyword_cooccurrence=cfg.keyword_cooccurrence,   # no text tower: prototypes
                                             keyword_features='prototype' if cfg.precomputed and not cfg.keyword_vectors else 'prompted'),
                           as_tested=cfg.sage_as_tested, sage_shared=cfg.sage_shared, label_budget=cfg.label_budget,
