@@ -9,12 +9,16 @@ from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import faiss
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
+from threadpoolctl import threadpool_limits
 from torch_geometric.data import HeteroData
 
 from .core import Config, atomic_write, require, save_torch
@@ -22,9 +26,10 @@ from .data import Dataset, Split
 from .embed import Embeddings
 
 # %% auto #0
-__all__ = ['KEYWORD_FEATURES', 'EDGE_TYPES', 'NODE_TYPES', 'knn_index', 'blocked_self_knn', 'similarity_edges',
-           'cooccurrence_edges', 'keyword_prototypes', 'GraphConfig', 'build_graph', 'save_graph', 'load_graph',
-           'NodeType', 'FlatGraph', 'csr_by_target', 'flatten', 'in_sorted', 'graph_summary', 'plot_degrees']
+__all__ = ['APPROX_FROM', 'KEYWORD_FEATURES', 'EDGE_TYPES', 'NODE_TYPES', 'knn_index', 'resolve_index', 'blocked_knn',
+           'similarity_edges', 'nearest_training', 'cooccurrence_edges', 'keyword_prototypes', 'GraphConfig',
+           'build_graph', 'save_graph', 'load_graph', 'NodeType', 'FlatGraph', 'csr_by_target', 'flatten', 'in_sorted',
+           'graph_summary', 'plot_degrees']
 
 # %% ../nbs/04_graph.ipynb #e6ea4a5b
 def knn_index(X:np.ndarray, # [N, d] float32 unit vectors to index
@@ -41,43 +46,61 @@ def knn_index(X:np.ndarray, # [N, d] float32 unit vectors to index
     return index
 
 # %% ../nbs/04_graph.ipynb #943cad35
-def blocked_self_knn(X:np.ndarray, # [N, d] float32 unit vectors
-                     m:int, # neighbours per row, itself included
-                     nprobe:int=24, # lists searched per list (its own and the nearest by centroid)
-                     seed:int=0) -> tuple[np.ndarray, np.ndarray]:
-    "(scores, ids) [N, m] of every row's m most similar rows, best first, searched list by list with one matrix product each."
+APPROX_FROM = 20_000   # index='auto': exact below this many vectors searched, 'blocked' from it (demo and real sets stay exact)
+
+def resolve_index(kind:str, n:int) -> str:
+    "The neighbour search `kind` names for `n` vectors searched: 'auto' is 'exact' below `APPROX_FROM`, else 'blocked'."
+    if kind not in ('auto', 'exact', 'ivf', 'blocked'): raise ValueError(f"index={kind!r}: expected 'auto', 'exact', 'ivf' or 'blocked'")
+    return kind if kind != 'auto' else ('blocked' if n >= APPROX_FROM else 'exact')
+
+def blocked_knn(X:np.ndarray, # [N, d] float32 unit vectors searched
+                m:int, # neighbours per query (a query row of X finds itself among them)
+                nprobe:int=24, # lists searched per list (its own and the nearest by centroid)
+                seed:int=0,
+                Q:np.ndarray|None=None, # [n_q, d] queries (None: the rows of X, a self-join)
+                workers:int|None=None, # threads, each running its lists' products on a one-thread BLAS (None: every core)
+                blas_threads:int=1, # BLAS threads per worker (benchmarks/knn_edges.py measures the settings)
+               ) -> tuple[np.ndarray, np.ndarray]:
+    "(scores, ids) [n_q, m] of each query's m most similar rows of X, best first, searched list by list with one matrix product each."
     X = np.ascontiguousarray(X, np.float32); n, d = X.shape
+    self_join = Q is None; Q = X if self_join else np.ascontiguousarray(Q, np.float32)
     nlist = max(1, min(int(2 * np.sqrt(n)), n // 39))
     km = faiss.Kmeans(d, nlist, niter=10, seed=seed, spherical=True)
     km.train(X[np.random.default_rng(seed).choice(n, min(n, 64 * nlist), replace=False)])
-    assign = km.index.search(X, 1)[1].ravel()
+    by_list = lambda a: np.split(np.argsort(a, kind='stable'), np.cumsum(np.bincount(a, minlength=nlist))[:-1])
+    members = by_list(km.index.search(X, 1)[1].ravel())
+    queries = members if self_join else by_list(km.index.search(Q, 1)[1].ravel())
     probe = km.index.search(km.centroids, min(nprobe, nlist))[1]
-    order = np.argsort(assign, kind='stable'); starts = np.r_[0, np.cumsum(np.bincount(assign, minlength=nlist))]
-    members = [order[starts[c]:starts[c + 1]] for c in range(nlist)]
-    D, I = np.full((n, m), -np.inf, np.float32), np.full((n, m), -1, np.int64)
-    for c in range(nlist):                               # a loop over lists (≈ 2√N), each a matrix product
-        q = members[c]
-        if not len(q): continue
+    D, I = np.full((len(Q), m), -np.inf, np.float32), np.full((len(Q), m), -1, np.int64)
+    def search_list(c):                                  # one list's queries against its probes' members: one product
+        q = queries[c]
+        if not len(q): return
         cand = np.concatenate([members[p] for p in probe[c]]); k = min(m, len(cand))
-        S = X[q] @ X[cand].T
+        S = Q[q] @ X[cand].T
         top = np.argpartition(-S, k - 1, axis=1)[:, :k]; st = np.take_along_axis(S, top, 1)
         o = np.argsort(-st, axis=1, kind='stable')
         D[q, :k], I[q, :k] = np.take_along_axis(st, o, 1), cand[np.take_along_axis(top, o, 1)]
+    # the products are small (a list × its probes): a many-thread BLAS spends more on threads than on them, so each
+    # worker's BLAS is pinned to one thread and the lists (≈ 2√N) are spread over the cores (benchmarks/knn_edges.py)
+    with threadpool_limits(blas_threads, user_api='blas'), ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
+        list(pool.map(search_list, range(nlist)))
     return D, I
+
 
 # %% ../nbs/04_graph.ipynb #97c34efa
 def similarity_edges(X:np.ndarray, # [N, d] L2-normalised vectors
                      k:int=0, # top-k neighbours per node (0: none)
                      threshold:float|None=None, # also every neighbour with cosine ≥ threshold
                      cap:int=50, # at most this many threshold neighbours per node (the most similar ones)
-                     index:str='exact', # 'exact' (faiss flat), 'ivf' (faiss IVF-flat) or 'blocked' (`blocked_self_knn`): the last two approximate
+                     index:str='exact', # 'exact' (faiss flat), 'ivf' (faiss IVF-flat), 'blocked' (`blocked_knn`): the last two approximate; 'auto' (`resolve_index`)
                      nprobe:int=16, # ivf, blocked: lists visited
                     ) -> torch.Tensor:
     "Symmetric similarity edges [2, E] among the rows of X (no self-loops, no duplicates), via faiss."
     X = np.ascontiguousarray(X, dtype=np.float32); n = len(X)
     if n < 2 or (k <= 0 and threshold is None): return torch.zeros((2, 0), dtype=torch.long)
     m = min(n, max(k, cap if threshold is not None else 0) + 1)
-    D, I = blocked_self_knn(X, m, nprobe) if index == 'blocked' and n >= 1000 else knn_index(X, index, nprobe).search(X, m)   # best first, self included
+    index = resolve_index(index, n)
+    D, I = blocked_knn(X, m, nprobe) if index == 'blocked' and n >= 1000 else knn_index(X, index, nprobe).search(X, m)   # best first, self included
     keep = (I >= 0) & (I != np.arange(n)[:, None])
     rank = np.cumsum(keep, 1) - 1                      # rank among non-self neighbours
     sel = keep & (rank < k) if k > 0 else np.zeros_like(keep)
@@ -86,6 +109,27 @@ def similarity_edges(X:np.ndarray, # [N, d] L2-normalised vectors
     A = sp.coo_matrix((np.ones(len(src)), (src, dst)), shape=(n, n)).tocsr()
     A = ((A + A.T) > 0).tocoo()                         # symmetrise and de-duplicate
     return torch.as_tensor(np.vstack([A.row, A.col]), dtype=torch.long)
+
+# %% ../nbs/04_graph.ipynb #bd22d3dc
+def nearest_training(X:np.ndarray, # [N, d] unit vectors of every image
+                     train:np.ndarray, # positions of the training images in X
+                     m:int, # neighbours per image
+                     index:str='auto', # `resolve_index` on the number of training images
+                     nprobe:int=24,
+                     rows:np.ndarray|None=None, # the images to search for (default: all)
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, ids) [N, m]: every image's m most similar training images (ids are positions in `train`), best first; a
+    training image is not its own neighbour. One search a seed's neighbour methods share (kNN transfer, Correct & Smooth,
+    cosine reconnection); a model bundle's tagger searches new images the same way (the same lists for the same training images)."""
+    X, train = np.ascontiguousarray(X, np.float32), np.asarray(train); Xt = np.ascontiguousarray(X[train])
+    rows = np.arange(len(X)) if rows is None else np.asarray(rows); Q = np.ascontiguousarray(X[rows])
+    m = min(m, len(train) - 1); index = resolve_index(index, len(train))
+    D, I = (blocked_knn(Xt, m + 1, nprobe, Q=Q) if index == 'blocked' and len(train) >= 1000
+            else knn_index(Xt, index, nprobe).search(Q, m + 1))
+    own = np.full(len(X), -1); own[train] = np.arange(len(train))
+    keep = I != own[rows][:, None]                      # drop a training image itself, wherever it ranks
+    keep &= np.cumsum(keep, 1) <= m                     # and the (m+1)-th of every other image
+    return D[keep].reshape(len(Q), m), I[keep].reshape(len(Q), m)
 
 # %% ../nbs/04_graph.ipynb #ffd16d56
 def cooccurrence_edges(Y, # [N, K] training labels (dense or scipy sparse, 0/1)
@@ -120,10 +164,11 @@ class GraphConfig(Config):
     keyword_threshold: float = 0.0       # and/or cosine ≥ this (0: off)
     keyword_cooccurrence: float = 0.0    # keyword j → keyword i when P(j | i) ≥ this on the training labels (ML-GCN's τ; 0: none)
     sim_cap: int = 50
-    image_index: str = 'exact'           # image–image neighbour search: 'exact', 'ivf' or 'blocked' (approximate; benchmarks/knn_edges.py)
+    image_index: str = 'auto'            # image–image neighbour search: 'exact', 'ivf' or 'blocked' (approximate; benchmarks/knn_edges.py);
+                                         # 'auto': exact below 20,000 training images, blocked from there (`resolve_index`)
     ivf_nprobe: int = 16                 # lists visited (ivf; blocked: 24 reaches recall@10 0.995 at 118k)
     def check(self):
-        require(self.image_index in ('exact', 'ivf', 'blocked'), self, 'image_index', "must be 'exact', 'ivf' or 'blocked'")
+        require(self.image_index in ('auto', 'exact', 'ivf', 'blocked'), self, 'image_index', "must be 'auto', 'exact', 'ivf' or 'blocked'")
         require(self.keyword_features in KEYWORD_FEATURES, self, 'keyword_features', f"must be one of {', '.join(map(repr, KEYWORD_FEATURES))}")
         for f in ('image_knn', 'keyword_knn', 'sim_cap'): require(getattr(self, f) >= 0, self, f, 'must be ≥ 0')
         for f in ('image_threshold', 'keyword_threshold'): require(0 <= getattr(self, f) < 1, self, f, 'must be in [0, 1)')

@@ -16,15 +16,15 @@ from .core import ConfigError, StageCache, get_logger
 from .data import Dataset, Split, split_images, with_label_budget
 from .embed import EmbedConfig, Embeddings, embed_dataset
 from .finetune import FinetuneConfig, finetuned_clip
-from .graph import FlatGraph, GraphConfig, build_graph, flatten, keyword_prototypes
-from .sage import SAGE, SageConfig, TrainConfig, train_sage
+from .graph import FlatGraph, GraphConfig, build_graph, flatten, keyword_prototypes, nearest_training
+from .sage import SAGE, SageConfig, TrainConfig, sage_recipe, train_sage
 from .reconnect import ReconnectConfig, TrainedGraph, link_embeddings, make_validator, reconnect
 from .contract import MethodScores, get_method, register_method
 from .evaluate import paired_difference
 from .metrics import degenerate, macro_auc, selection_score
-from .references import Blend, Calibration, KNN_GRID, LinearProbe, PROBE_CS, blend_scores, knn_transfer, select_on_validation, with_caption, with_scene
+from .references import Blend, Calibration, KNN_GRID, LinearProbe, PROBE_CS, blend_scores, knn_vote, select_on_validation, with_caption, with_scene
 from .baselines import BaselineConfig, Compatibility, pair_accuracy, train_baseline, training_pairs
-from .smooth import SMOOTH_GRID, SmoothConfig, correct_and_smooth, listening_knn_graph
+from .smooth import SMOOTH_GRID, SmoothConfig, correct_and_smooth, correct_and_smooth_grid, listening_edges, listening_knn_graph
 from .residual import CorrectionResult, ProbeCorrection, ResidualConfig, fit_correction
 from .transductive import (SPREAD_GRID, SageCorrection, TransductiveConfig, correct_and_smooth_all, fit_sage_correction, image_graph,
                                label_spreading, probe_logits)
@@ -51,6 +51,7 @@ class MethodSettings:
     as_tested: bool = True                         # SAGE trained as tested: seeds attached by each model's own reconnection (05)
     sage_shared: str = ''                          # '' one SAGE model per reconnection; 'scene' (a method): that method's model serves all
     label_budget: int = 0                          # labelled training images per seed (0: all; the rest unlabelled, `with_label_budget`)
+    train_by_size: tuple[str, ...] = ()            # TrainConfig fields ('batch_size', 'lr') each seed sets by its training images (05_sage.sage_recipe)
     probe_solver: str = 'auto'                     # linear probe: 'sklearn' (a LogisticRegression per keyword), 'torch' (every keyword at once), 'auto'
     device: str = 'auto'
 
@@ -146,18 +147,34 @@ class SeedContext:
     def fitted_knns(self) -> dict:
         "inputs → ((k, temperature), every try) of the kNN settings this seed has chosen."
         return {}
+    @cached_property
+    def _neighbours(self) -> dict: return {}
+    def neighbours(self, inputs:str='image') -> tuple[np.ndarray, np.ndarray]:
+        """(cosines, ids) [N, m] of every image's nearest training images on `inputs` (ids: positions in the training split; a
+        training image not its own), m the largest k of kNN transfer's and Correct & Smooth's grids: one search per seed
+        and inputs that every setting of both reads (`04_graph.nearest_training`; the graph's `image_index`: exact below
+        20,000 training images, blocked from there)."""
+        if inputs not in self._neighbours:
+            m = max(max(k for k, _ in KNN_GRID), max(c.k for c in SMOOTH_GRID))
+            self._neighbours[inputs] = nearest_training(self.features(inputs), self.split.train, m, self.settings.graph.image_index)
+        return self._neighbours[inputs]
+    def near(self, rows:np.ndarray, rc:ReconnectConfig) -> tuple|None:
+        "The shared table's rows `rows` for a cosine reconnection (its training images are the graph's image nodes); None otherwise."
+        if rc.method != 'cosine' or rc.cap > self.neighbours('image')[1].shape[1]: return None
+        D, I = self.neighbours('image'); return D[rows], I[rows]
     def knn_for(self, inputs:str='image') -> tuple[tuple, 'pd.DataFrame']:
         "kNN transfer's (k, temperature) on `inputs` chosen on validation, and every try."
         if inputs not in self.fitted_knns:
-            F, s, Ytr = self.features(inputs), self.split, self.ds.labels[self.split.train]
-            self.fitted_knns[inputs] = select_on_validation(lambda kt: knn_transfer(F[s.train], Ytr, F[s.val], *kt), KNN_GRID, self.Y_val)
+            self.fitted_knns[inputs] = select_on_validation(lambda kt: self._knn_vote('val', inputs, *kt), KNN_GRID, self.Y_val)
         return self.fitted_knns[inputs]
+    def _knn_vote(self, side:str, inputs:str, k:int, temperature:float) -> np.ndarray:
+        D, I = self.neighbours(inputs); rows = self.split[side]
+        return knn_vote(D[rows], I[rows], self.ds.labels[self.split.train], k, temperature)
     @property
     def knn(self) -> tuple[tuple, 'pd.DataFrame']: return self.knn_for('image')
     def knn_scores(self, side:str, inputs:str='image') -> np.ndarray:
         "kNN transfer's scores of the `side` ('val' or 'test') images, with the validation-chosen setting."
-        F, s = self.features(inputs), self.split
-        return knn_transfer(F[s.train], self.ds.labels[s.train], F[s[side]], *self.knn_for(inputs)[0])
+        return self._knn_vote(side, inputs, *self.knn_for(inputs)[0])
     @cached_property
     def K(self) -> np.ndarray:
         "Keyword vectors the related-work baselines read: the text tower's, or without one (precomputed vectors) the seed's training-image prototypes."
@@ -186,6 +203,9 @@ def seed_context(seed:int, ds:Dataset, emb:Embeddings, emb_key:str, fractions:Se
                  cache:StageCache) -> SeedContext:
     "The split of `seed` (its label budget applied) and its training graph, with everything else a seed's methods read."
     split = with_label_budget(split_images(ds, tuple(fractions), seed=seed), settings.label_budget, seed)
+    if settings.train_by_size:   # SAGE's batch and learning rate by the number of training images
+        recipe = dict(zip(('batch_size', 'lr'), sage_recipe(len(split.train))))
+        settings = replace(settings, train=replace(settings.train, **{f: recipe[f] for f in settings.train_by_size}))
     ctx = SeedContext(seed, ds, emb, emb_key, split, None, None, settings, cache)
     ctx.graph = ctx.training_graph(settings.graph); ctx.flat = flatten(ctx.graph)
     return ctx
@@ -286,7 +306,7 @@ def sage_model(ctx:SeedContext, rc:ReconnectConfig, flat:FlatGraph|None=None, # 
     cfg = replace(train or s.train, seed=ctx.seed)
     if s.as_tested and train is None: cfg = replace(cfg, as_tested=rc.method)   # seeds attached as this model's held-out images
     def compute():
-        val = make_validator(flat, X[split.val], ctx.Y_val, rc, ctx.scene[split.val])
+        val = make_validator(flat, X[split.val], ctx.Y_val, rc, ctx.scene[split.val], ctx.near(split.val, rc))
         r = train_sage(flat, cfg, val, arch=s.sage, device=s.device)
         return {'state_dict': r.model.state_dict(), 'history': r.history, 'best_epoch': r.best_epoch, 'best': r.best}
     res = ctx.cache.get_or_compute('sage', {'sage': s.sage, 'train': cfg, 'reconnect': rc, 'graph': graph or s.graph}, compute,
@@ -309,9 +329,9 @@ def sage_scores(ctx:SeedContext, method:str, train:TrainConfig|None=None, graph:
     flat = flatten(ctx.training_graph(graph)) if graph is not None and graph != ctx.settings.graph else ctx.flat
     shared = ctx.settings.sage_shared if train is None and graph is None else ''    # ablation variants train their own
     model, rec = sage_model(ctx, ReconnectConfig(method=shared) if shared else rc, flat, train, graph)
-    att = reconnect(flat, X[split.test], rc, sc[split.test])
+    att = reconnect(flat, X[split.test], rc, sc[split.test], ctx.near(split.test, rc))
     zi, zk = link_embeddings(model, att)
-    vi, vk = link_embeddings(model, reconnect(flat, X[split.val], rc, sc[split.val]))
+    vi, vk = link_embeddings(model, reconnect(flat, X[split.val], rc, sc[split.val], ctx.near(split.val, rc)))
     val = (vi @ vk.T).numpy()
     val_auc = macro_auc(ctx.Y_val, val)[0] if shared else rec['best']['val_macro_auc']   # under this method's own reconnection
     return MethodScores('', 'graph', (zi @ zk.T).numpy(), val, (zi.numpy(), zk.numpy()), rec['history'],
@@ -329,7 +349,7 @@ def _trained_graph(tg, key:str) -> TrainedGraph:
                       *(torch.from_numpy(T[f'graph.{k}']) for k in ('rowptr', 'col')))
         model = SAGE(g.x.shape[1], SageConfig(**m['arch']))
         model.load_state_dict({n[len(key) + 1:]: torch.from_numpy(v.copy()) for n, v in T.items() if n.startswith(key + '.')})
-        tg.models[key] = TrainedGraph(model, g, ReconnectConfig(**m['reconnect']))
+        tg.models[key] = TrainedGraph(model, g, ReconnectConfig(**m['reconnect']), tg.index)
     return tg.models[key]
 
 _tag_sage = lambda tg, key, m, X, scene=None, caption=None: _trained_graph(tg, key).scores(torch.from_numpy(X), scene)
@@ -343,19 +363,20 @@ def _tag_correct_smooth(tg, key:str, m:dict, X, scene=None, caption=None) -> np.
     "New images listen to the bundled training images: the probe's predictions corrected and smoothed at the run's setting."
     p, Xtr = tg.probe(), tg.T['train.x']
     if 'cs_train' not in tg.models: tg.models['cs_train'] = p.predict(Xtr)
-    return correct_and_smooth(tg.models['cs_train'], tg.T['train.labels'], p.predict(X), Xtr, X, SmoothConfig(**m['smooth']))
+    cfg = SmoothConfig(**m['smooth'])
+    return correct_and_smooth(tg.models['cs_train'], tg.T['train.labels'], p.predict(X), Xtr, X, cfg,
+                              None if cfg.is_base else listening_knn_graph(Xtr, X, cfg.k, tg.index))   # the run's neighbour search
 
 @register_method('correct-smooth', 'Correct & Smooth (probe)', 'graph', score_kind='smoothed probability',
                  bundle=lambda ctx, r: ({}, {'smooth': r.setting.to_dict()}), tag=_tag_correct_smooth)
 def correct_smooth(ctx:SeedContext) -> MethodScores:
     (probe, _, _), X, s = ctx.probe, ctx.emb.image, ctx.split
-    Z = {side: probe.predict(X[s[side]]) for side in ('train', 'val', 'test')}   # the base predictions, once
-    graphs = {}   # (k, side) → the listening graph, built once and shared by every setting with that k
-    def run(cfg, side):
-        if not cfg.is_base and (cfg.k, side) not in graphs: graphs[cfg.k, side] = listening_knn_graph(X[s.train], X[s[side]], cfg.k)
-        return correct_and_smooth(Z['train'], ctx.ds.labels[s.train], Z[side], X[s.train], X[s[side]], cfg, graphs.get((cfg.k, side)))
-    best, hist = select_on_validation(lambda cfg: run(cfg, 'val'), SMOOTH_GRID, ctx.Y_val)
-    return MethodScores('', 'graph', run(best, 'test'), run(best, 'val'), history=hist, setting=best,
+    new = np.concatenate([s.val, s.test]); nv = len(s.val)          # validation and test images listen on one graph
+    _, I = ctx.neighbours('image')                                     # the seed's one neighbour search
+    edges = lambda k: listening_edges(I[s.train], I[new], k)
+    scores = correct_and_smooth_grid(probe.predict(X[s.train]), ctx.ds.labels[s.train], probe.predict(X[new]), edges, SMOOTH_GRID)
+    best, hist = select_on_validation(lambda cfg: scores[cfg][:nv], SMOOTH_GRID, ctx.Y_val)
+    return MethodScores('', 'graph', scores[best][nv:], scores[best][:nv], history=hist, setting=best,
                         fallback='linear probe' if best.is_base else '')   # the grid's no-graph end won on validation
 
 # %% ../nbs/09b_methods.ipynb #7172594d

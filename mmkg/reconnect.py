@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from .core import Config, Skips, require
 from .metrics import macro_auc, micro_auc
-from .graph import FlatGraph, NodeType, csr_by_target
+from .graph import FlatGraph, NodeType, csr_by_target, nearest_training
 from .sage import SAGE, adjacency, embed_graph
 
 # %% auto #0
@@ -52,13 +52,14 @@ def _topk(base:np.ndarray, queries:np.ndarray, m:int):
 # %% ../nbs/06_reconnect.ipynb #392c39e7
 def attach_edges(g:FlatGraph, new_x:torch.Tensor, cfg:ReconnectConfig=ReconnectConfig(),
                  new_scene:np.ndarray|None=None, # scene index per new image (-1: unknown), for `scene`
+                 near:tuple|None=None, # cosine: (cosines, positions among the training images) [V, ≥ cap], best first, when already searched
                 ) -> tuple[torch.Tensor, torch.Tensor, Skips]:
     "The edges (source ids, target ids) that attach `new_x` [V, d] as nodes `n..n+V-1` of `g` by `cfg.method`, and counted skips."
     V, n0, skips = len(new_x), g.num_nodes, Skips()
     new = torch.arange(n0, n0 + V)
     if cfg.method == 'cosine':
         imgs = np.arange(g.offset['image'], g.offset['image'] + g.count['image'])
-        D, I = _topk(g.x[imgs].numpy(), new_x.numpy(), cfg.cap)
+        D, I = _topk(g.x[imgs].numpy(), new_x.numpy(), cfg.cap) if near is None else (near[0][:, :cfg.cap], near[1][:, :cfg.cap])
         rank = np.arange(I.shape[1])[None, :]
         sel = (I >= 0) & ((rank < cfg.k) | (D >= cfg.threshold))
         src, dst = torch.as_tensor(imgs[I[sel]]), new[np.nonzero(sel)[0]]
@@ -78,9 +79,10 @@ def attach_edges(g:FlatGraph, new_x:torch.Tensor, cfg:ReconnectConfig=ReconnectC
 # %% ../nbs/06_reconnect.ipynb #ca241c55
 def reconnect(g:FlatGraph, new_x:torch.Tensor, cfg:ReconnectConfig=ReconnectConfig(),
               new_scene:np.ndarray|None=None, # scene index per new image (-1: unknown), for `scene`
+              near:tuple|None=None, # cosine: each new image's nearest training images, when already searched (`attach_edges`)
              ) -> Attached:
     "Attach `new_x` [V, d] as image nodes joined only to training nodes, by `cfg.method`."
-    src, dst, skips = attach_edges(g, new_x, cfg, new_scene)
+    src, dst, skips = attach_edges(g, new_x, cfg, new_scene, near)
     V, n0, old = len(new_x), g.num_nodes, g.edge_index
     rowptr, col = csr_by_target(torch.cat([old[0], src]), torch.cat([old[1], dst]), n0 + V)
     graph = FlatGraph(torch.cat([g.x, new_x.float()]), torch.cat([g.node_type, torch.full((V,), NodeType.IMAGE)]),
@@ -102,9 +104,9 @@ def link_scores(model:SAGE, att:Attached) -> np.ndarray:
 
 # %% ../nbs/06_reconnect.ipynb #0e04ecf9
 def make_validator(g:FlatGraph, val_x:torch.Tensor, val_labels, cfg:ReconnectConfig=ReconnectConfig(),
-                   val_scene:np.ndarray|None=None) -> Callable[[SAGE], dict]:
+                   val_scene:np.ndarray|None=None, near:tuple|None=None) -> Callable[[SAGE], dict]:
     "A `validate(model)` for `train_sage`: macro and micro ROC AUC of validation images attached by `cfg`."
-    att = reconnect(g, val_x, cfg, val_scene)
+    att = reconnect(g, val_x, cfg, val_scene, near)
     def validate(model):
         S = link_scores(model, att)
         return {'val_macro_auc': macro_auc(val_labels, S)[0], 'val_micro_auc': micro_auc(val_labels, S)}
@@ -113,8 +115,9 @@ def make_validator(g:FlatGraph, val_x:torch.Tensor, val_labels, cfg:ReconnectCon
 # %% ../nbs/06_reconnect.ipynb #bf820846
 class TrainedGraph:
     "A trained SAGE over its training graph, the graph's layer states computed once: new images embedded from their own edges."
-    def __init__(self, model:SAGE, g:FlatGraph, cfg:ReconnectConfig=ReconnectConfig()):
-        self.model, self.g, self.cfg = model.eval(), g, cfg
+    def __init__(self, model:SAGE, g:FlatGraph, cfg:ReconnectConfig=ReconnectConfig(),
+                 index:str='exact'): # cosine: the neighbour search of the run that trained it (`04_graph.nearest_training`)
+        self.model, self.g, self.cfg, self.index = model.eval(), g, cfg, index
         with torch.inference_mode():
             adj = adjacency(g)
             self.h0, self.h1, z = model.states(g.x, g.node_type, [(adj, None), (adj, None)])   # new images' sources: these states
@@ -126,7 +129,11 @@ class TrainedGraph:
     def embed(self, new_x:torch.Tensor, new_scene:np.ndarray|None=None) -> tuple[torch.Tensor, Skips]:
         "Unit-norm embeddings [V, h] of new images attached by the config's method (each independent of the others), and skips."
         new_x = torch.as_tensor(new_x, dtype=torch.float32); n0, V, m = self.g.num_nodes, len(new_x), self.model
-        src, dst, skips = attach_edges(self.g, new_x, self.cfg, new_scene)
+        near = None
+        if self.cfg.method == 'cosine' and self.index != 'exact':   # the run's approximate search, as the run attached its images
+            imgs = self.g.x[self.g.offset['image']:self.g.offset['image'] + self.g.count['image']].numpy(); n = len(imgs)
+            near = nearest_training(np.concatenate([imgs, new_x.numpy()]), np.arange(n), self.cfg.cap, self.index, rows=np.arange(n, n + V))
+        src, dst, skips = attach_edges(self.g, new_x, self.cfg, new_scene, near)
         e = torch.stack([src, dst - n0])   # sources among training + new nodes → new nodes
         z = m(new_x, torch.full((V,), int(NodeType.IMAGE)), [(e, None), (e, None)], known=[self.h0, self.h1])
         return F.normalize(z, dim=1), skips

@@ -5,28 +5,32 @@
 # %% ../nbs/06a_smooth.ipynb #a1a3895d
 from __future__ import annotations
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
-import faiss
 import numpy as np
 import torch
-from torch_geometric.nn.models import CorrectAndSmooth
-
 from .core import Config, require
+from .graph import nearest_training
 
 # %% auto #0
-__all__ = ['SMOOTH_GRID', 'listening_knn_graph', 'SmoothConfig', 'correct_and_smooth']
+__all__ = ['SMOOTH_GRID', 'listening_edges', 'listening_knn_graph', 'SmoothConfig', 'propagation_matrix',
+           'correct_and_smooth_grid', 'correct_and_smooth']
 
 # %% ../nbs/06a_smooth.ipynb #d1220ed2
-def listening_knn_graph(X_train:np.ndarray, X_new:np.ndarray, k:int=10) -> torch.Tensor:
-    "Edges [2, E] (source, target) over n_train + n_new nodes: training↔training top-k, training → new top-k."
-    Xt = np.ascontiguousarray(X_train, np.float32); n = len(Xt)
-    index = faiss.IndexFlatIP(Xt.shape[1]); index.add(Xt)
-    _, It = index.search(Xt, min(k + 1, n)); It = It[:, 1:]                  # drop each image itself
-    _, In = index.search(np.ascontiguousarray(X_new, np.float32), min(k, n))
+def listening_edges(I_train:np.ndarray, # [n_train, ≥ k] each training image's nearest training images (positions; not itself)
+                    I_new:np.ndarray, # [n_new, ≥ k] each held-out image's nearest training images
+                    k:int=10) -> torch.Tensor:
+    "Edges [2, E] (source, target) over n_train + n_new nodes from neighbours already found: training↔training top-k, training → new top-k."
+    n, It, In = len(I_train), I_train[:, :k], I_new[:, :k]
     tr_src, tr_dst = It.ravel(), np.repeat(np.arange(n), It.shape[1])
     new_src, new_dst = In.ravel(), n + np.repeat(np.arange(len(In)), In.shape[1])
     e = np.concatenate([np.stack([tr_src, tr_dst]), np.stack([tr_dst, tr_src]), np.stack([new_src, new_dst])], 1)
     return torch.unique(torch.as_tensor(e, dtype=torch.long), dim=1)
+
+def listening_knn_graph(X_train:np.ndarray, X_new:np.ndarray, k:int=10, index:str='exact') -> torch.Tensor:
+    "`listening_edges` of the top-k neighbours among the training images (`04_graph.nearest_training`, `index` its search)."
+    n = len(X_train); _, I = nearest_training(np.concatenate([X_train, X_new]), np.arange(n), k, index)
+    return listening_edges(I[:n], I[n:], k)
 
 # %% ../nbs/06a_smooth.ipynb #369d2c62
 @dataclass(frozen=True)
@@ -50,16 +54,51 @@ SMOOTH_GRID = (SmoothConfig(correction_alpha=0.0, smoothing_alpha=0.0),) + tuple
     SmoothConfig(k=k, correction_alpha=a1, smoothing_alpha=a2) for k in (5, 10) for a1 in (0.5, 0.8, 1.0) for a2 in (0.5, 0.8))
 
 # %% ../nbs/06a_smooth.ipynb #08d1b7ef
+def propagation_matrix(edge_index:torch.Tensor, n:int, n_train:int) -> tuple[torch.Tensor, torch.Tensor]:
+    """D^-½ A D^-½ (PyG's `gcn_norm` as `LabelPropagation` applies it: D the in-degree, no self-loops) of a listening graph
+    over n nodes, as two sparse CSR blocks: training → training [n_train, n_train] and training → new [n − n_train, n_train]
+    (new nodes send nothing)."""
+    src, dst = edge_index
+    inv = torch.bincount(dst, minlength=n).to(torch.float32).pow(-0.5); inv[torch.isinf(inv)] = 0
+    if (src >= n_train).any(): raise ValueError('a new node sends an edge: not a listening graph (listening_edges)')
+    block = lambda m, rows, lo: torch.sparse_coo_tensor(torch.stack([dst[m] - lo, src[m]]), (inv[src] * inv[dst])[m], (rows, n_train),
+                                                        check_invariants=False).coalesce().to_sparse_csr()
+    new = dst >= n_train
+    return block(~new, n_train, 0), block(new, n - n_train, n_train)
+
+def _propagate(A:tuple[torch.Tensor, torch.Tensor], y_train:torch.Tensor, y_new:torch.Tensor, alpha:float, layers:int,
+               lo:float, hi:float) -> torch.Tensor:
+    """The new nodes' rows of PyG's `LabelPropagation` (`layers` times y ← α·A·y + (1 − α)·y₀, clamped to [lo, hi]): the
+    training nodes propagate among themselves, and the new ones, which only listen, need only the last layer."""
+    (A_tt, A_nt), out = A, y_train
+    if layers == 0: return y_new
+    for _ in range(layers - 1): out = (A_tt @ out).mul_(alpha).add_((1 - alpha) * y_train).clamp_(lo, hi)
+    return (A_nt @ out).mul_(alpha).add_((1 - alpha) * y_new).clamp_(lo, hi)
+
+def correct_and_smooth_grid(Z_train:np.ndarray, Y_train, Z_new:np.ndarray,
+                            edges:Callable[[int], torch.Tensor], # k → `listening_edges` over n_train + n_new nodes
+                            grid:Sequence[SmoothConfig]) -> dict[SmoothConfig, np.ndarray]:
+    "Scores [n_new, K] of held-out images for every setting of `grid`: each k's graph normalised once, each correction shared by its smoothings."
+    Y = torch.as_tensor(np.asarray(Y_train.toarray() if hasattr(Y_train, 'toarray') else Y_train), dtype=torch.float32)
+    n, Zt, Zn = len(Z_train), torch.as_tensor(np.asarray(Z_train, np.float32)), torch.as_tensor(np.asarray(Z_new, np.float32))
+    A, corrected, out = {}, {}, {}
+    error = Y - Zt; sigma = error.abs().sum() / n                         # the training rows' errors (new rows: 0)
+    for cfg in grid:
+        if cfg.is_base: out[cfg] = Zn.numpy().copy(); continue           # the no-graph end of the grid: nothing propagated
+        if cfg.k not in A: A[cfg.k] = propagation_matrix(edges(cfg.k), n + len(Zn), n)
+        key = (cfg.k, cfg.correction_alpha, cfg.correction_layers)
+        if key not in corrected:                         # correct: the training errors propagated, autoscaled
+            e = _propagate(A[cfg.k], error, torch.zeros_like(Zn), cfg.correction_alpha, cfg.correction_layers, -1.0, 1.0)
+            scale = sigma / e.abs().sum(1, keepdim=True); scale[scale.isinf() | (scale > 1000)] = 1.0
+            corrected[key] = Zn + scale * e                # (a training row's correction is replaced by its labels below)
+        # smooth: the corrected scores, the training rows their labels
+        out[cfg] = _propagate(A[cfg.k], Y, corrected[key], cfg.smoothing_alpha, cfg.smoothing_layers, 0.0, 1.0).numpy()
+    return out
+
 def correct_and_smooth(Z_train:np.ndarray, Y_train, Z_new:np.ndarray, X_train:np.ndarray, X_new:np.ndarray,
                        cfg:SmoothConfig=SmoothConfig(),
-                       edge_index:torch.Tensor|None=None, # `listening_knn_graph(X_train, X_new, cfg.k)`, when already built (settings share it)
+                       edge_index:torch.Tensor|None=None, # `listening_knn_graph(X_train, X_new, cfg.k)`, when already built
                       ) -> np.ndarray:
     "Scores [n_new, K] of held-out images: base predictions `Z` corrected and smoothed over `listening_knn_graph`."
-    if cfg.is_base: return np.asarray(Z_new, np.float32)     # the no-graph end of the grid: nothing propagated
-    Y = torch.as_tensor(np.asarray(Y_train.toarray() if hasattr(Y_train, 'toarray') else Y_train), dtype=torch.float32)
-    n = len(Z_train); e = listening_knn_graph(X_train, X_new, cfg.k) if edge_index is None else edge_index
-    y_soft = torch.as_tensor(np.concatenate([Z_train, Z_new]), dtype=torch.float32)
-    mask = torch.zeros(len(y_soft), dtype=torch.bool); mask[:n] = True
-    cs = CorrectAndSmooth(cfg.correction_layers, cfg.correction_alpha, cfg.smoothing_layers, cfg.smoothing_alpha, autoscale=True)
-    out = cs.smooth(cs.correct(y_soft, Y, mask, e), Y, mask, e)
-    return out[n:].numpy()
+    edges = lambda k: listening_knn_graph(X_train, X_new, k) if edge_index is None else edge_index
+    return correct_and_smooth_grid(Z_train, Y_train, Z_new, edges, [cfg])[cfg]

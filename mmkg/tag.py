@@ -18,7 +18,8 @@ from .core import Skips, atomic_dir, atomic_write
 from .data import DataError
 from .metrics import best_threshold, dense_labels, threshold_sweep
 from .embed import Clip, embed_images, embed_texts, load_clip, zero_shot_scenes
-from .references import LinearProbe, knn_transfer, with_caption, with_scene
+from .graph import nearest_training, resolve_index
+from .references import LinearProbe, knn_vote, with_caption, with_scene
 from .contract import METHODS, Method, get_method
 from .methods import SeedContext
 
@@ -62,7 +63,8 @@ def save_bundle(path:str|Path, ctx:SeedContext, keys:Sequence[str], # the run's 
          'scenes': emb.scene, 'graph.x': g.x, 'graph.node_type': g.node_type, 'graph.rowptr': g.rowptr, 'graph.col': g.col}
     keys = [k for k in keys if k in ctx.scored and get_method(k).taggable]
     meta = {'format': BUNDLE_FORMAT, 'seed': ctx.seed, 'keywords': list(ds.keywords), 'scenes': list(emb.scene_names),
-            'graph': {'offset': g.offset, 'count': g.count}, 'methods': {}}
+            'graph': {'offset': g.offset, 'count': g.count}, 'methods': {},
+            'neighbour_index': resolve_index(ctx.settings.graph.image_index, len(tr))}   # how the run found neighbours: new images the same way
     for inputs, pre in _PREFIX.items():   # every probe and kNN setting the run fitted: the methods and blends read them
         if inputs in ctx.fitted_probes: T |= {f'probe{pre}.{k}': v for k, v in ctx.fitted_probes[inputs][0].state().items()}
         if inputs in ctx.fitted_knns: meta[f'knn{pre}'] = list(ctx.fitted_knns[inputs][0])
@@ -147,6 +149,10 @@ class Tagger:
     def methods(self) -> list[str]: return list(self.meta['methods'])
     @property
     def best(self) -> str: return self.meta['best']
+    @property
+    def index(self) -> str:
+        "The run's neighbour search ('exact' or 'blocked', `04_graph.resolve_index`): new images' neighbours are found the same way."
+        return self.meta.get('neighbour_index', 'exact')
     def method(self, name:str='best') -> str:
         "The bundle key of `name`: 'best' (highest validation score, never a flagged method), a key ('sage-scene') or a display name ('SAGE-scene')."
         if name == 'best': return self.best
@@ -231,7 +237,9 @@ Tagger.probe = _probe
 def _knn(self:Tagger, X, scene=None, inputs:str='image', caption=None) -> np.ndarray:
     "kNN transfer from the bundled training images, at the run's setting for `inputs`."
     F_train = self.features(self.T['train.x'], self.T['train.scene'], inputs, self.T.get('train.caption'))
-    return knn_transfer(F_train, self.T['train.labels'], self.features(X, scene, inputs, caption), *self.meta[f'knn{_PREFIX[inputs]}'])
+    k, t = self.meta[f'knn{_PREFIX[inputs]}']; n = len(F_train); F = self.features(X, scene, inputs, caption)
+    D, I = nearest_training(np.concatenate([F_train, F]), np.arange(n), k, self.index, rows=np.arange(n, n + len(F)))   # the run's search
+    return knn_vote(D, I, self.T['train.labels'], k, t)
 Tagger.knn = _knn
 
 def _registered(self:Tagger, key:str) -> Method:
