@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.metrics import average_precision_score, label_ranking_average_precision_score, roc_auc_score
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 # %% auto #0
 __all__ = ['retrieval_ranks', 'retrieval_metrics', 'chunked_ranks', 'retrieve', 'in_batch_ranks', 'dense_labels',
