@@ -73,10 +73,10 @@ def fit_logistic_torch(X:np.ndarray, Y:np.ndarray, Cs:Sequence[float], device:st
     "(coef [K, d], intercept [K]) of L2 logistic regressions of every column of `Y` on `X` for each C of `Cs` in order (warm-started)."
     import torch
     dev = torch.device(device if device != 'auto' else ('cuda' if torch.cuda.is_available() else 'cpu'))
-    X64, Y64 = torch.as_tensor(X, dtype=torch.float64, device=dev), torch.as_tensor(np.asarray(Y, np.float64), device=dev)
-    n, mu = len(X64), X64.mean(0)
-    lam, Q = torch.linalg.eigh((X64 - mu).T @ (X64 - mu)); lam = lam.clamp_min(0)   # the data's principal axes
-    ft = getattr(torch, dtype); Xq, Yt = ((X64 - mu) @ Q).to(ft), Y64.to(ft)           # centred, rotated: the same problem
+    Xc, Y64 = torch.tensor(X, dtype=torch.float64, device=dev), torch.as_tensor(np.asarray(Y, np.float64), device=dev)   # a copy: centred in place
+    n, mu = len(Xc), Xc.mean(0); Xc -= mu
+    lam, Q = torch.linalg.eigh(Xc.T @ Xc); lam = lam.clamp_min(0)                       # the data's principal axes
+    ft = getattr(torch, dtype); Xq, Yt = (Xc @ Q).to(ft), Y64.to(ft); del Xc            # centred, rotated: the same problem
     prior = Y64.mean(0).clamp(0.5 / n, 1 - 0.5 / n); curv = prior * (1 - prior)           # each keyword's curvature at its prior
     W, b = torch.zeros(X.shape[1], Y.shape[1], dtype=torch.float64, device=dev), torch.log(prior / (1 - prior))
     out, last = [], None
