@@ -7,13 +7,13 @@ from __future__ import annotations
 import argparse, itertools, json, sys, time
 from datetime import datetime
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, get_type_hints
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from .params import PATH_FIELDS, RENAMED, portable_path, renamed_error
+from .params import PATH_FIELDS, RENAMED, ExperimentConfig, portable_path, renamed_error
 
 # %% auto #0
 __all__ = ['EXPERIMENT', 'CliError', 'find_notebook', 'notebook_parameters', 'checked', 'parse_params', 'expand_grid', 'headline',
@@ -63,10 +63,11 @@ def checked(params:dict, known:Sequence[str]|None=None, cwd:Path|None=None) -> d
 
 # %% ../nbs/11_cli.ipynb #27ae21b9
 def parse_params(pairs:Sequence[Sequence[str]]=(), files:Sequence[str]=(), known:Sequence[str]|None=None, cwd:Path|None=None) -> dict:
-    "Parameters from YAML `files` (later wins), then `-p key value` `pairs` (values parsed as YAML), `checked`."
-    params = {}
+    """Parameters from YAML `files` (later wins), then `-p key value` `pairs` (values parsed as YAML, except the text
+    parameters of `ExperimentConfig`: taken as written, so `-p keywords_sep '|'` is a bar, not YAML's block indicator), `checked`."""
+    params, text = {}, {k for k, t in get_type_hints(ExperimentConfig).items() if t is str}
     for f in files: params |= _read_yaml(f)
-    for k, v in pairs: params[k] = yaml.safe_load(v)
+    for k, v in pairs: params[k] = v if k in text else yaml.safe_load(v)
     return checked(params, known, cwd)
 
 # %% ../nbs/11_cli.ipynb #8097c9ab
