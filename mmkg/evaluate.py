@@ -18,9 +18,9 @@ from .metrics import label_ranking_ap, literature_metrics, retrieval_metrics, re
 
 # %% auto #0
 __all__ = ['LITERATURE_COLUMNS', 'link_table', 'literature_table', 'retrieval_table', 'ci95', 'summarise_seeds',
-           'paired_difference', 'best_on_validation', 'graph_vs_nongraph', 'column_auc', 'paired_bootstrap', 'plot_roc',
-           'plot_score_hist', 'plot_pr', 'plot_threshold_sweep', 'plot_per_keyword', 'tsne_2d', 'plot_embedding_groups',
-           'plot_embedding_map', 'plot_knob']
+           'paired_difference', 'best_on_validation', 'graph_vs_nongraph', 'column_auc', 'resampled_auc',
+           'paired_bootstrap', 'plot_roc', 'plot_score_hist', 'plot_pr', 'plot_threshold_sweep', 'plot_per_keyword',
+           'tsne_2d', 'plot_embedding_groups', 'plot_embedding_map', 'plot_knob']
 
 # %% ../nbs/07_evaluate.ipynb #70230352
 def link_table(records:Sequence[MethodScores], Y, Y_val=None) -> pd.DataFrame:
@@ -117,15 +117,32 @@ def column_auc(Y, S) -> np.ndarray:
     return np.where((pos > 0) & (neg > 0), u / np.maximum(pos * neg, 1), np.nan)
 
 # %% ../nbs/07_evaluate.ipynb #c28641cd
+def resampled_auc(Y, S:np.ndarray, W:np.ndarray) -> np.ndarray:
+    """ROC AUC [B, K] of every column of S [n, K] on B resamples of its rows, W [B, n] how often each row is drawn:
+    `column_auc` of the resampled rows (ties count one half), from one sort of each column instead of one per resample —
+    each positive counts the drawn negatives below it, plus half of those tied with it, by cumulative sums."""
+    Y, S, W = np.asarray(Y, bool), np.asarray(S), np.asarray(W, np.float64)
+    out = np.full((len(W), Y.shape[1]), np.nan)
+    for k in range(Y.shape[1]):                          # a loop over keywords, each vectorised over resamples and images
+        o = np.argsort(S[:, k], kind='stable'); s, y = S[o, k], Y[o, k]
+        w = W[:, o]; neg, pos = w * ~y, w * y
+        cum = np.cumsum(neg, 1)
+        first = np.r_[True, s[1:] != s[:-1]]; start = np.flatnonzero(first); end = np.r_[start[1:], len(s)] - 1
+        below = cum[:, start] - neg[:, start]; tied = cum[:, end] - below     # drawn negatives below / tied with each score
+        U = (pos * (below + 0.5 * tied)[:, np.cumsum(first) - 1]).sum(1); P, N = pos.sum(1), neg.sum(1)
+        out[:, k] = np.where((P > 0) & (N > 0), U / np.maximum(P * N, 1), np.nan)
+    return out
+
 def paired_bootstrap(Y, S_a:np.ndarray, S_b:np.ndarray, n_boot:int=1000, seed:int=0, max_cells:int=20_000_000) -> dict:
     "Macro ROC AUC(a) − macro ROC AUC(b) on the test images, with a percentile 95 % interval from a paired bootstrap over images."
     Yd, Sa, Sb = dense_labels(Y), np.asarray(S_a, np.float64), np.asarray(S_b, np.float64)
     n, rng, diffs = len(Yd), np.random.default_rng(seed), []
-    chunk = max(1, max_cells // Yd.size)                      # resamples per vectorised chunk (bounded memory)
+    chunk = max(1, max_cells // (4 * n))                      # resamples per vectorised chunk (bounded memory)
     for start in range(0, n_boot, chunk):
         idx = rng.integers(0, n, size=(min(chunk, n_boot - start), n))
-        Yb = Yd[idx]     # a keyword without positives or negatives in a resample is NaN for both methods alike
-        diffs.append(np.nanmean(column_auc(Yb, Sa[idx]) - column_auc(Yb, Sb[idx]), axis=1))
+        W = np.zeros(idx.shape); np.add.at(W, (np.arange(len(idx))[:, None], idx), 1)   # how often each image is drawn
+        # a keyword without positives or negatives in a resample is NaN for both methods alike
+        diffs.append(np.nanmean(resampled_auc(Yd, Sa, W) - resampled_auc(Yd, Sb, W), axis=1))
     d = np.concatenate(diffs)
     point = macro_auc(Yd, Sa)[0] - macro_auc(Yd, Sb)[0]
     lo, hi = np.percentile(d, [2.5, 97.5])
